@@ -1,0 +1,40 @@
+"""The project database's tables. Bump SCHEMA_VERSION and add a migration when they change."""
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT
+);
+CREATE TABLE IF NOT EXISTS classes (
+    id       INTEGER PRIMARY KEY,
+    name     TEXT NOT NULL UNIQUE,
+    color    TEXT NOT NULL,
+    position INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS images (
+    id           INTEGER PRIMARY KEY,
+    path         BLOB NOT NULL UNIQUE,      -- os.fsencode(absolute path): any file name survives
+    size         INTEGER,
+    mtime        REAL,
+    content_hash TEXT,                      -- SHA-1 of the bytes; caches are keyed by it
+    width        INTEGER,
+    height       INTEGER,
+    class_id     INTEGER REFERENCES classes(id) ON DELETE SET NULL,
+    split        TEXT NOT NULL DEFAULT 'auto' CHECK (split IN ('auto','train','validation','test')),
+    status       TEXT NOT NULL DEFAULT 'ok'   CHECK (status IN ('ok','unreadable','missing','changed')),
+    reason       TEXT,
+    excluded     INTEGER NOT NULL DEFAULT 0,
+    added        REAL
+);
+CREATE INDEX IF NOT EXISTS images_by_hash  ON images(content_hash);
+CREATE INDEX IF NOT EXISTS images_by_class ON images(class_id);
+CREATE TABLE IF NOT EXISTS runs (
+    id      TEXT PRIMARY KEY,
+    created TEXT NOT NULL,
+    run_dir TEXT NOT NULL,
+    config  TEXT NOT NULL,
+    metrics TEXT NOT NULL
+);
+"""
