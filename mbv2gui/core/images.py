@@ -147,10 +147,12 @@ def load_pil(path: str | os.PathLike, max_side: int | None = None) -> Image.Imag
         if getattr(image, "n_frames", 1) > 1:
             image.seek(0)  # animated GIF/WebP/TIFF: the first frame
         image.load()
+        # exif_transpose and convert always return a new image, so closing the file is safe.
+        image = _to_rgb(image)
+        # reduce() after the conversion: Pillow cannot reduce P, 1 or I;16 images ("wrong mode").
         if max_side and max(image.size) > 2 * max_side:
             image = image.reduce(max(1, max(image.size) // (2 * max_side)))
-        # exif_transpose and convert always return a new image, so closing the file is safe.
-        return _to_rgb(image)
+        return image
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageError(path, "the image is too large to open safely", str(exc)) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:

@@ -144,6 +144,7 @@ class Project:
 
     @classmethod
     def _connect(cls, path: Path, create: bool) -> "Project":
+        db = None
         try:
             db = sqlite3.connect(path, timeout=10.0, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
@@ -159,8 +160,13 @@ class Project:
                     raise UserError(f"{path.name} was made by a newer version of mbv2gui; "
                                     "update the app to open it.")
         except sqlite3.DatabaseError as exc:
+            if db is not None:
+                db.close()  # else the damaged file stays open (and locked on Windows)
             raise UserError(f"{path.name} is not a readable mbv2gui project (the file is "
                             "damaged or is another kind of file).", str(exc)) from exc
+        except UserError:
+            db.close()
+            raise
         return cls(path, db)
 
     def close(self) -> None:
@@ -338,6 +344,13 @@ class Project:
             db.executemany("UPDATE images SET status=?, reason=? WHERE id=?",
                            [(status, reason, image_id)
                             for image_id, (status, reason) in statuses.items()])
+
+    def set_file_stats(self, stats: dict[int, tuple[int, float]]) -> None:
+        """Records a file's new (size, mtime) once its content was found unchanged (a copied or
+        touched file), so the next check on open is a cheap stat again instead of a re-hash."""
+        with self._transaction() as db:
+            db.executemany("UPDATE images SET size=?, mtime=? WHERE id=?",
+                           [(size, mtime, image_id) for image_id, (size, mtime) in stats.items()])
 
     def _column_values(self, column: str, ids: list[int]) -> dict[int, object]:
         values = {}
