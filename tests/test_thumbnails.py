@@ -15,7 +15,7 @@ from mbv2gui.core.thumbnails import ThumbnailCache
 def test_path_is_sharded_by_hash(tmp_path):
     cache = ThumbnailCache(tmp_path / "thumbs")
     assert cache.path_for("abcdef0123") == tmp_path / "thumbs" / "ab" / "abcdef0123.jpg"
-    for bad in ("../etc/passwd", "", "a/"):
+    for bad in ("../etc/passwd", "", "a/", None):  # None: an image that could not be hashed
         with pytest.raises(ValueError):
             cache.path_for(bad)
 

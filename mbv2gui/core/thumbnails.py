@@ -26,7 +26,7 @@ class ThumbnailCache:
         self.size = int(size)
 
     def path_for(self, content_hash: str) -> Path:
-        if len(content_hash) < 3 or not content_hash.isalnum():
+        if not isinstance(content_hash, str) or len(content_hash) < 3 or not content_hash.isalnum():
             # A hash is hex; anything else (a path, "..") must not address files elsewhere.
             raise ValueError(f"not a content hash: {content_hash!r}")
         return self.folder / content_hash[:2] / f"{content_hash}.jpg"
