@@ -1,0 +1,64 @@
+"""`mbv2gui train DATA --out RUN ...`: train a classifier from a terminal.
+
+DATA is a folder with one subfolder of images per class, or a project file. Shows progress on
+stderr, writes the run folder, and prints a one-line JSON summary last on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from mbv2gui.core.errors import JobCancelled, UserError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data", metavar="DATA",
+                        help="a folder with one subfolder of images per class, or a project file")
+    parser.add_argument("--out", metavar="RUN", required=True, help="the run folder to write")
+    parser.add_argument("--image-size", type=int, default=96)
+    parser.add_argument("--alpha", type=float, default=0.35)
+    parser.add_argument("--weights", default="auto", metavar="auto|imagenet|none|FILE")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="default: 30 for the head, more when training from scratch")
+    parser.add_argument("--fine-tune-epochs", type=int, default=0)
+    parser.add_argument("--val-split", type=float, default=0.2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--no-augment", action="store_true", help="no flip/rotation/shift/zoom")
+    parser.add_argument("--teacher", metavar="MODEL", help="a .keras model to distill from")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def config_from_args(args):
+    from mbv2gui.core.train import TrainConfig
+
+    if not 0 <= args.val_split < 1:
+        raise UserError("--val-split must be at least 0 and below 1 (0.2 keeps a fifth of each "
+                        "class for validation).")
+    if args.epochs is not None and args.epochs < 1:
+        raise UserError("--epochs must be at least 1.")
+    augment = not args.no_augment
+    return TrainConfig(image_size=args.image_size, alpha=args.alpha, weights=args.weights,
+                       epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs,
+                       val_split=args.val_split, seed=args.seed, batch_size=args.batch_size,
+                       augment_flip=augment, augment_rotation=augment, augment_shift=augment,
+                       augment_zoom=augment, teacher_path=args.teacher)
+
+
+def run(args: argparse.Namespace) -> int:
+    from mbv2gui.commands.progress import run_job
+    from mbv2gui.core.train import train
+
+    config = config_from_args(args)
+    try:
+        result = run_job(train, args.data, config, quiet=args.quiet, run_dir=args.out)
+    except JobCancelled:
+        raise UserError("Training was stopped before the first epoch ended; nothing was saved.")
+    m = result.metrics
+    print(json.dumps({"run": str(result.run_dir), "accuracy": m["accuracy"],
+                      "val_accuracy": m["val_accuracy"], "epochs": m["epochs"],
+                      "seconds": m["seconds"], "weights": config.weights,
+                      "pretrained": m["pretrained"],
+                      "stopped_early_by_user": m["stopped_early_by_user"]}))
+    return 0

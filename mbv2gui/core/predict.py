@@ -1,0 +1,82 @@
+"""The predict job: image files in, the run's top-k answers out, one row per file.
+
+Streams: images are decoded in parallel a bounded number ahead and predicted batch by batch,
+so 10,000 files cost the memory of a few batches. A file that cannot be read gets a row with
+the reason; the others still run.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+from mbv2gui.core.errors import UserError
+from mbv2gui.core.images import is_image_name
+from mbv2gui.core.jobs import Throttle, ignore_events, never_stop, progress
+
+
+def expand_paths(items: Sequence[str]) -> list[str]:
+    """Files as given, folders replaced by the images inside them (recursively, sorted)."""
+    paths = []
+    for item in items:
+        if os.path.isdir(item):
+            for root, dirs, files in os.walk(item):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                paths += [os.path.join(root, f) for f in sorted(files) if is_image_name(f)]
+        elif os.path.exists(item) or os.path.islink(item):
+            paths.append(str(item))
+        else:
+            raise UserError(f"{item} does not exist; give image files or folders of images.")
+    return paths
+
+
+def predict_files(run, paths: Sequence[str], report=ignore_events, should_stop=never_stop,
+                  top_k: int = 3, batch_size: int = 32) -> list[dict]:
+    """One dict per path, in order: path, label, confidence, top_k [(label, probability)],
+    error (None, or the sentence saying why the file could not be read)."""
+    from mbv2gui.core.model import compiled_forward
+    from mbv2gui.core.pipeline import iter_batches
+
+    model = run.load_model()
+    forward = compiled_forward(model)
+    names = list(run.class_names)
+    size = int(run.config.image_size)
+    k = max(1, min(int(top_k), len(names)))
+    rows: list[dict | None] = [None] * len(paths)
+    throttle = Throttle(report, 4.0)
+    done = 0
+    for indices, batch, failures in iter_batches(list(paths), size, batch_size, should_stop):
+        for index, error in failures:
+            rows[index] = {"path": str(paths[index]), "label": None, "confidence": None,
+                           "top_k": [], "error": error.message}
+        if len(batch):
+            for index, probabilities in zip(indices, forward(batch)):
+                order = probabilities.argsort()[::-1][:k]
+                top = [(names[j], float(probabilities[j])) for j in order]
+                rows[index] = {"path": str(paths[index]), "label": top[0][0],
+                               "confidence": top[0][1], "top_k": top, "error": None}
+        done += len(indices) + len(failures)
+        throttle(progress(done, len(paths), "Predicting"), force=done == len(paths))
+    return rows
+
+
+def write_csv(rows: list[dict], file, top_k: int) -> None:
+    """path, label, confidence, then label_i/confidence_i pairs; an unreadable file's row has
+    an empty label and the reason in the `error` column."""
+    import csv
+
+    header = ["path", "label", "confidence"]
+    for i in range(1, top_k + 1):
+        header += [f"label_{i}", f"confidence_{i}"]
+    header.append("error")
+    writer = csv.writer(file)
+    writer.writerow(header)
+    for row in rows:
+        line = [row["path"], row["label"] or "",
+                "" if row["confidence"] is None else f"{row['confidence']:.6f}"]
+        for i in range(top_k):
+            pair = row["top_k"][i] if i < len(row["top_k"]) else ("", None)
+            line += [pair[0], "" if pair[1] is None else f"{pair[1]:.6f}"]
+        line.append(row["error"] or "")
+        writer.writerow(line)

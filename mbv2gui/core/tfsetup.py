@@ -1,0 +1,49 @@
+"""The one place TensorFlow and Keras are imported, lazily: importing them takes seconds and
+hundreds of MB, and the GUI must start without them. Core modules call `keras()` or `tf()`
+inside the functions that need them."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+
+@lru_cache(maxsize=None)
+def tf():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow
+
+    return tensorflow
+
+
+@lru_cache(maxsize=None)
+def keras():
+    tf()  # the TensorFlow backend, configured above
+    import keras as keras_module
+
+    return keras_module
+
+
+def gpu_count() -> int:
+    return len(tf().config.list_physical_devices("GPU"))
+
+
+def strategy():
+    """The distribution strategy models are built and trained under.
+
+    TensorFlow's default (one device) for now: training runs a traced custom step (see
+    core/model.py train_step), which would need `strategy.run` and distributed batches to use
+    `MirroredStrategy` over several GPUs. That is not wired in yet, and a mirrored model called
+    outside `strategy.run` would fail, so several GPUs train on the first one."""
+    return tf().distribute.get_strategy()
+
+
+def set_precision_policy() -> str:
+    """mixed_float16 only where a GPU does float16 fast; on a CPU it would only slow things."""
+    policy = "mixed_float16" if gpu_count() > 0 else "float32"
+    keras().mixed_precision.set_global_policy(policy)
+    return policy
+
+
+def set_seed(seed: int) -> None:
+    keras().utils.set_random_seed(int(seed))
