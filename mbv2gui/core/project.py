@@ -159,6 +159,7 @@ class Project:
                 if row is None or int(row[0]) > SCHEMA_VERSION:
                     raise UserError(f"{path.name} was made by a newer version of mbv2gui; "
                                     "update the app to open it.")
+                db.executescript(SCHEMA)  # idempotent: adds indexes newer versions define
         except sqlite3.DatabaseError as exc:
             if db is not None:
                 db.close()  # else the damaged file stays open (and locked on Windows)
@@ -378,20 +379,6 @@ class Project:
                     f"SELECT {_IMAGE_COLUMNS} FROM images WHERE id IN ({marks})", chunk):
                 by_id[row[0]] = _image_from_row(row)
         return [by_id[i] for i in ids if i in by_id]
-
-    def gallery_rows(self, ids: list[int] | None = None) -> list[tuple]:
-        """Light rows for the gallery, in import order: (id, path, content_hash, class_id,
-        status, excluded). One query: 50,000 rows load in a fraction of a second."""
-        query = "SELECT id, path, content_hash, class_id, status, excluded FROM images"
-        if ids is None:
-            rows = self._db.execute(query + " ORDER BY id").fetchall()
-        else:
-            rows = []
-            for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
-                marks = ",".join("?" * len(chunk))
-                rows += self._db.execute(f"{query} WHERE id IN ({marks}) ORDER BY id", chunk).fetchall()
-        return [(r[0], _decode_path(r[1]), r[2], r[3], r[4], bool(r[5])) for r in rows]
 
     def image_count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM images").fetchone()[0]

@@ -1,4 +1,5 @@
-"""The project database's tables. Bump SCHEMA_VERSION and add a migration when they change."""
+"""The project database's tables. Every statement is IF NOT EXISTS and runs on each open, so a
+new index reaches old projects; bump SCHEMA_VERSION and add a migration when a table changes."""
 
 SCHEMA_VERSION = 1
 
@@ -30,6 +31,7 @@ CREATE TABLE IF NOT EXISTS images (
 );
 CREATE INDEX IF NOT EXISTS images_by_hash  ON images(content_hash);
 CREATE INDEX IF NOT EXISTS images_by_class ON images(class_id);
+CREATE INDEX IF NOT EXISTS images_by_status ON images(status);  -- status bar counts at 50,000 images
 CREATE TABLE IF NOT EXISTS runs (
     id      TEXT PRIMARY KEY,
     created TEXT NOT NULL,
