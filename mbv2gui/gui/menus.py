@@ -42,6 +42,7 @@ class Menus:
         self.import_files = self._add(file_menu, "Import F&iles…", window.import_files_dialog,
                                       "Ctrl+Shift+I")
         self.import_csv = self._add(file_menu, "Import &CSV…", window.import_csv_dialog)
+        self.export_model = self._add(file_menu, "&Export Model…", self.export_current_run, "Ctrl+E")
         file_menu.addSeparator()
         self.close_project = self._add(file_menu, "&Close Project", window.projects.close_project,
                                        QKeySequence.StandardKey.Close)
@@ -67,7 +68,7 @@ class Menus:
         help_menu = bar.addMenu("&Help")
         self._add(help_menu, "&Keyboard Shortcuts", self.show_shortcuts, "Ctrl+/")
         self._add(help_menu, "&About mbv2gui", self.show_about)
-        self.project_actions = [self.import_csv, self.close_project, *self.views]
+        self.project_actions = [self.import_csv, self.export_model, self.close_project, *self.views]
 
     def _add(self, menu: QMenu, text: str, slot, shortcut=None) -> QAction:
         action = QAction(text, self._window)
@@ -76,6 +77,20 @@ class Menus:
         action.triggered.connect(slot)
         menu.addAction(action)
         return action
+
+    def export_current_run(self) -> None:
+        """Exports the run the Train/Evaluate views show, or the project's latest run."""
+        context = self._window.context
+        runs = context.project.runs() if context.project is not None else []
+        chosen = [r for r in runs if r.id == context.current_run_id] or runs[-1:]
+        if not chosen:
+            QMessageBox.information(self._window, "Export Model",
+                                    "There is no trained model to export yet: train one in the "
+                                    "Train view first.")
+            return
+        from mbv2gui.gui.export_dialog import ExportDialog
+
+        ExportDialog(context, chosen[0].run_dir, self._window).exec()
 
     def set_project_open(self, is_open: bool) -> None:
         for action in self.project_actions:
