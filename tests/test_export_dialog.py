@@ -5,12 +5,12 @@ import json
 import pytest
 
 from mbv2gui.gui.context import AppContext
-from mbv2gui.gui.export_dialog import ExportDialog
+from mbv2gui.gui.export_dialog import ExportDialog, open_export_dialog
 from mbv2gui.gui.jobrunner import JobRunner
 
 
 def make_run(tmp_path):
-    """An untrained but complete run (building is seconds; training would be a minute)."""
+    """An untrained but complete run (building is seconds; training would be much longer)."""
     from mbv2gui.core import model as M
     from mbv2gui.core.runs import Run
     from mbv2gui.core.sample_images import write_color_classes
@@ -20,7 +20,7 @@ def make_run(tmp_path):
     files = write_color_classes(tmp_path / "data", ("red", "blue"), per_class=3, size=32)
     backbone = M.build_backbone(0.35, 32, Weights("none", None, "", "none"), 0.9)
     classifier = M.build_classifier(backbone, M.Head.create(2, 0.2, 1e-4), 32)
-    rows = [{"path": str(f), "content_hash": "", "true": int("blue" in f.name),
+    rows = [{"path": str(f), "content_hash": "", "true": int("red" in f.name),
              "split": "validation", "probabilities": [0.5, 0.5]} for f in files]
     run = Run(tmp_path / "run", TrainConfig(image_size=32, alpha=0.35, weights="none"),
               ["blue", "red"], {}, {"val_accuracy": 0.5, "weights_source": "none"}, rows)
@@ -37,18 +37,34 @@ def context(qtbot):
 
 
 def test_dialog_exports_keras_and_shows_agreement(qtbot, context, tmp_path):
-    dialog = ExportDialog(context, make_run(tmp_path))
+    dialog = ExportDialog(context, str(make_run(tmp_path)))
     qtbot.addWidget(dialog)
-    assert dialog.selected_format() == "tflite"
+    dialog.show()
+    assert dialog.selected_format() == "tflite" and dialog.int8_input.isHidden()
+    dialog.set_format("tflite-int8")
+    assert not dialog.int8_input.isHidden()  # the input type matters only for int8
     dialog.set_format("keras")
     dialog.folder_edit.setText(str(tmp_path / "out"))
     dialog.start_export()
     assert not dialog.export_button.isEnabled() and dialog.cancel_button.isEnabled()
-    qtbot.waitUntil(lambda: dialog.result is not None or "could" in dialog.status.text(),
-                    timeout=120_000)
+    dialog.reject()  # closing while it writes files is refused
+    assert dialog.isVisible()
+    qtbot.waitUntil(dialog.export_button.isEnabled, timeout=120_000)
     assert dialog.result is not None, dialog.status.text()
     assert "Same top answer as the app on 6 of 6 images (100.0%)" in dialog.status.text()
-    assert "MB" in dialog.status.text() or "KB" in dialog.status.text()
+    assert " MB)" in dialog.status.text() or " KB)" in dialog.status.text()
     assert not dialog.open_button.isHidden() and dialog.export_button.isEnabled()
     card = json.loads((tmp_path / "out" / "model.json").read_text(encoding="utf-8"))
     assert card["exports"]["keras"]["agreement"]["top1_agreement"] == 1.0
+
+
+def test_open_export_dialog_finds_a_run_and_reports_failures(qtbot, context, tmp_path):
+    dialog = open_export_dialog(context, str(tmp_path / "missing-run"))
+    qtbot.addWidget(dialog)
+    assert dialog.isVisible()
+    dialog.folder_edit.setText(str(tmp_path / "out"))
+    dialog.start_export()
+    qtbot.waitUntil(dialog.export_button.isEnabled, timeout=60_000)
+    assert dialog.result is None
+    assert "not a training run folder" in dialog.status.text()
+    assert dialog.export_button.isEnabled()

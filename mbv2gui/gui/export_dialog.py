@@ -1,40 +1,56 @@
 """Export… on a run: pick a format (each with one line saying what it is for) and a folder;
 Export runs the export job (write, reload with the format's own runtime, compare with the app)
-with a progress bar and Cancel, then shows the agreement, the file size and "Open folder"."""
+with a progress bar and Cancel, then shows the agreement, the file size and "Open folder".
+
+    open_export_dialog(context, run_id, parent) -> ExportDialog   (shown, not blocking)
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QButtonGroup, QDialog, QFileDialog, QHBoxLayout, QLabel,
-                               QLineEdit, QProgressBar, QPushButton, QRadioButton, QVBoxLayout)
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QFileDialog, QHBoxLayout,
+                               QLabel, QLineEdit, QProgressBar, QPushButton, QRadioButton,
+                               QVBoxLayout)
 
 from mbv2gui.core.export.formats import FORMATS
+from mbv2gui.gui.settings import settings
 
 TITLES = {"keras": "Keras", "savedmodel": "TensorFlow SavedModel", "tflite": "TensorFlow Lite",
           "tflite-fp16": "TensorFlow Lite, half size (float16)",
           "tflite-int8": "TensorFlow Lite, 8-bit integer (smallest, fastest)", "onnx": "ONNX"}
+FOLDER_KEY = "export/lastParentFolder"
+
+
+def run_folder(context, run_id: str) -> Path:
+    """The folder of a project's run; a run id that is itself a run folder also works (runs
+    trained from the command line are not in any project)."""
+    project = getattr(context, "project", None)
+    for record in (project.runs() if project is not None else []):
+        if record.id == run_id:
+            return Path(record.run_dir)
+    return Path(run_id)
 
 
 class ExportDialog(QDialog):
-    def __init__(self, context, run_dir, parent=None):
+    def __init__(self, context, run_id: str, parent=None):
         super().__init__(parent)
         self.context = context
-        self.run_dir = Path(run_dir)
+        self.run_id = str(run_id)
+        self.run_dir = run_folder(context, self.run_id)
         self.job = None
-        self.result = None
+        self.result = None  # the ExportResult of the last finished export
         self.setWindowTitle(f"Export {self.run_dir.name}")
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("Format:"))
         self.formats = QButtonGroup(self)
         self.buttons = {}
-        for index, (fmt, text) in enumerate(FORMATS.items()):
+        for fmt, text in FORMATS.items():
             button = QRadioButton(TITLES[fmt])
-            button.setToolTip(text)
             button.setProperty("format", fmt)
-            self.formats.addButton(button, index)
+            self.formats.addButton(button)
             self.buttons[fmt] = button
             layout.addWidget(button)
             explanation = QLabel(text)
@@ -42,6 +58,11 @@ class ExportDialog(QDialog):
             explanation.setIndent(24)
             explanation.setEnabled(False)  # greyed: a caption, not a control
             layout.addWidget(explanation)
+        self.int8_input = QComboBox()
+        self.int8_input.addItem("uint8 input (pixels 0..255 as they are)", "uint8")
+        self.int8_input.addItem("int8 input (for accelerators that want signed values)", "int8")
+        layout.addWidget(self.int8_input)
+        self.formats.buttonToggled.connect(self._on_format_toggled)
         self.buttons["tflite"].setChecked(True)
 
         row = QHBoxLayout()
@@ -58,6 +79,7 @@ class ExportDialog(QDialog):
         layout.addWidget(self.progress)
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.status)
 
         buttons = QHBoxLayout()
@@ -79,8 +101,10 @@ class ExportDialog(QDialog):
         layout.addLayout(buttons)
 
     def _default_folder(self) -> Path:
-        # Beside the run would hide it in the project's sidecar: the user's home is findable.
-        return Path.home() / f"{self.run_dir.name}-export"
+        # Beside the run would hide it in the project's sidecar: the folder the user last
+        # exported into (or their home) is findable.
+        parent = settings().value(FOLDER_KEY, "") or str(Path.home())
+        return Path(parent) / f"{self.run_dir.name}-export"
 
     def selected_format(self) -> str:
         return self.formats.checkedButton().property("format")
@@ -88,19 +112,19 @@ class ExportDialog(QDialog):
     def set_format(self, fmt: str) -> None:
         self.buttons[fmt].setChecked(True)
 
+    def _on_format_toggled(self, _button, _checked) -> None:
+        self.int8_input.setVisible(self.selected_format() == "tflite-int8")
+
     def _choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export into", self.folder_edit.text())
         if folder:
             self.folder_edit.setText(folder)
 
     def _set_running(self, running: bool) -> None:
-        self.export_button.setEnabled(not running)
+        for widget in (self.export_button, self.close_button, self.browse_button,
+                       self.folder_edit, self.int8_input, *self.buttons.values()):
+            widget.setEnabled(not running)
         self.cancel_button.setEnabled(running)
-        self.close_button.setEnabled(not running)
-        self.browse_button.setEnabled(not running)
-        self.folder_edit.setEnabled(not running)
-        for button in self.buttons.values():
-            button.setEnabled(not running)
         self.progress.setVisible(running)
 
     def start_export(self) -> None:
@@ -112,14 +136,16 @@ class ExportDialog(QDialog):
             return
         fmt = self.selected_format()
         project = getattr(self.context, "project", None)
-        project_path = str(project.path) if project is not None else None
         self.result = None
         self.open_button.setVisible(False)
+        self.status.setToolTip("")
         self.status.setText(f"Exporting {TITLES[fmt]}…")
         self.progress.setRange(0, 0)
         self._set_running(True)
-        self.job = self.context.jobs.start(export_run, str(self.run_dir), fmt, folder,
-                                           project_path=project_path, name=f"Export {fmt}")
+        self.job = self.context.jobs.start(
+            export_run, str(self.run_dir), fmt, folder,
+            project_path=str(project.path) if project is not None else None,
+            int8_input=self.int8_input.currentData(), name=f"Export {fmt}")
         self.job.progress.connect(self._on_progress)
         self.job.finished.connect(self._on_finished)
         self.job.failed.connect(self._on_failed)
@@ -131,21 +157,18 @@ class ExportDialog(QDialog):
             self.progress.setValue(int(done))
         self.status.setText(f"{message}…" if message else "")
 
-    def _on_finished(self, result: dict) -> None:
+    def _on_finished(self, result) -> None:
         self._set_running(False)
         self.result = result
-        agreement = result["agreement"]
-        self.status.setText(
-            f"Exported {', '.join(result['files'])} ({_megabytes(result['bytes'])}). Same top "
-            f"answer as the app on {agreement['agreeing']} of {agreement['images']} images "
-            f"({agreement['top1_agreement']:.1%}), checked with {agreement['runtime']}. "
-            "labels.txt, model.json and “How to use this model.md” are beside it.")
+        settings().setValue(FOLDER_KEY, str(Path(result.out_dir).parent))
+        self.status.setText(result.summary() + " labels.txt, model.json and “How to use this "
+                            "model.md” are beside it.")
         self.open_button.setVisible(True)
 
     def _on_failed(self, message: str, detail: str) -> None:
         self._set_running(False)
         self.status.setText(message)
-        self.status.setToolTip(detail)
+        self.status.setToolTip(detail)  # the technical detail, for whoever helps the user
 
     def _on_cancelled(self) -> None:
         self._set_running(False)
@@ -158,8 +181,8 @@ class ExportDialog(QDialog):
             self.job.cancel()
 
     def _open_folder(self) -> None:
-        if self.result:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(self.result["out_dir"]))
+        if self.result is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(self.result.out_dir))
 
     def reject(self) -> None:
         if self.job is not None and self.job.is_running():
@@ -167,5 +190,10 @@ class ExportDialog(QDialog):
         super().reject()
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.0f} KB"
+def open_export_dialog(context, run_id: str, parent=None) -> ExportDialog:
+    """Shows the Export dialog for a run (window-modal, not blocking) and returns it."""
+    dialog = ExportDialog(context, run_id, parent)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    dialog.show()
+    return dialog
