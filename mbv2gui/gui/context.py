@@ -22,6 +22,9 @@ class AppContext(QObject):
     currentRunChanged = Signal(str)
     # A view asks the window to show the Label view filtered to these image ids.
     showImagesRequested = Signal(list, str)  # ids, a caption such as "Unreadable images"
+    # A view asks for a model trained on the current labels: the window shows the Train view
+    # and starts training (unless a training is already running).
+    retrainRequested = Signal()
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)

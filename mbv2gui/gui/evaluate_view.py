@@ -330,13 +330,6 @@ class EvaluateView(QWidget):
                 [("Retrain", self.request_retrain)], level="warning")
 
     def request_retrain(self) -> None:
-        """Asks the window for the Train view: through the context if it offers a signal for
-        it, else through the window's own navigation."""
+        """Asks the window to retrain with the current labels (it shows the Train view)."""
         self.retrainRequested.emit()
-        if hasattr(self.context, "showTrainRequested"):
-            self.context.showTrainRequested.emit()
-            return
-        window = self.window()
-        names = getattr(window, "VIEW_NAMES", ())
-        if "Train" in names and hasattr(window, "show_view"):
-            window.show_view(names.index("Train"))
+        self.context.retrainRequested.emit()

@@ -224,11 +224,12 @@ class DropFilter(QObject):
     (a thumbnail dragged onto a class) have a `source()` and are left to the widgets."""
 
     def __init__(self, overlay: DropOverlay, on_drop: Callable[[list[str]], None],
-                 has_project: Callable[[], bool], parent: QObject | None = None):
+                 caption: Callable[[], str], parent: QObject | None = None):
+        """`caption()` says what a drop will do right now (import, make a project, predict)."""
         super().__init__(parent)
         self._overlay = overlay
         self._on_drop = on_drop
-        self._has_project = has_project
+        self._caption = caption
 
     def eventFilter(self, watched, event) -> bool:
         kind = event.type()
@@ -245,8 +246,7 @@ class DropFilter(QObject):
         event.setDropAction(Qt.DropAction.CopyAction)
         event.accept()
         if kind == QEvent.Type.DragEnter:
-            self._overlay.show_over_parent("Drop to import these images" if self._has_project()
-                                           else "Drop to make a project of these images")
+            self._overlay.show_over_parent(self._caption())
         elif kind == QEvent.Type.Drop:
             self._overlay.hide()
             # Not inside the drop itself: the drag source waits for it to return, and the

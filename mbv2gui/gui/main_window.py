@@ -46,6 +46,7 @@ VIEWS = (
      "Drop new images and see what the model thinks they are."),
 )
 WELCOME, WORKSPACE = 0, 1
+LABEL, TRAIN, EVALUATE, PREDICT = range(len(VIEWS))
 
 
 def placeholder(title: str, text: str) -> QWidget:
@@ -118,13 +119,13 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.pages, 1)
         self.setCentralWidget(central)
         self.overlay = DropOverlay(central)
-        self._drop_filter = DropFilter(self.overlay, self.imports.import_paths,
-                                       lambda: self.context.project is not None, self)
+        self._drop_filter = DropFilter(self.overlay, self.drop_paths, self.drop_caption, self)
 
         self.menus = Menus(self)
         self.context.projectChanged.connect(self._on_project_changed)
-        self.context.showImagesRequested.connect(lambda _ids, _caption: self.show_view(0))
-        self._ensure_view(0)  # the Label view listens from the start
+        self.context.showImagesRequested.connect(lambda _ids, _caption: self.show_view(LABEL))
+        self.context.retrainRequested.connect(self.retrain)
+        self._ensure_view(LABEL)  # the Label view listens from the start
         self._on_project_changed(None)
         self._restore_state()
 
@@ -225,6 +226,47 @@ class MainWindow(QMainWindow):
             self, "Import a CSV of Images and Labels", "", "CSV files (*.csv);;All files (*)")
         if path:
             self.imports.import_csv(path)
+
+    # ----------------------------------------------------------------- predicting, retraining
+    def predicting_drops(self) -> bool:
+        """Whether a drop now means "predict these" (the Predict view is showing) rather
+        than "import these"."""
+        return (self.context.project is not None and self.navigation.currentRow() == PREDICT
+                and hasattr(self._views[PREDICT], "predict_paths"))
+
+    def drop_paths(self, paths: list[str]) -> None:
+        if self.predicting_drops():
+            self._views[PREDICT].predict_paths(paths)
+        else:
+            self.imports.import_paths(paths)
+
+    def drop_caption(self) -> str:
+        if self.predicting_drops():
+            return "Drop to see what the model thinks these images are"
+        if self.context.project is not None:
+            return "Drop to import these images"
+        return "Drop to make a project of these images"
+
+    def predict_files_dialog(self) -> None:
+        """File → Predict…: images chosen here go to the Predict view, not into the project."""
+        patterns = " ".join(f"*{ext}" for ext in sorted(IMAGE_EXTENSIONS))
+        files, _ = QFileDialog.getOpenFileNames(self, "Predict Images", "",
+                                                f"Images ({patterns});;All files (*)")
+        if files:
+            self.predict_paths(files)
+
+    def predict_paths(self, paths: list[str]) -> None:
+        self.show_view(PREDICT)
+        view = self._ensure_view(PREDICT)
+        if hasattr(view, "predict_paths"):
+            view.predict_paths(paths)
+
+    def retrain(self) -> None:
+        """Shows the Train view and starts a training on the current labels (unless one runs)."""
+        self.show_view(TRAIN)
+        view = self._ensure_view(TRAIN)
+        if hasattr(view, "start_training") and not view.is_training():
+            view.start_training()
 
     # ----------------------------------------------------------------- drops, state, closing
     def showEvent(self, event) -> None:

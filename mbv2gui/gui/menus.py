@@ -42,6 +42,9 @@ class Menus:
         self.import_files = self._add(file_menu, "Import F&iles…", window.import_files_dialog,
                                       "Ctrl+Shift+I")
         self.import_csv = self._add(file_menu, "Import &CSV…", window.import_csv_dialog)
+        file_menu.addSeparator()
+        self.predict = self._add(file_menu, "&Predict Images…", window.predict_files_dialog,
+                                 "Ctrl+P")
         self.export_model = self._add(file_menu, "&Export Model…", self.export_current_run, "Ctrl+E")
         file_menu.addSeparator()
         self.close_project = self._add(file_menu, "&Close Project", window.projects.close_project,
@@ -68,7 +71,8 @@ class Menus:
         help_menu = bar.addMenu("&Help")
         self._add(help_menu, "&Keyboard Shortcuts", self.show_shortcuts, "Ctrl+/")
         self._add(help_menu, "&About mbv2gui", self.show_about)
-        self.project_actions = [self.import_csv, self.export_model, self.close_project, *self.views]
+        self.project_actions = [self.import_csv, self.predict, self.export_model,
+                                self.close_project, *self.views]
 
     def _add(self, menu: QMenu, text: str, slot, shortcut=None) -> QAction:
         action = QAction(text, self._window)
