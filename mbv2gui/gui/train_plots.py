@@ -89,8 +89,10 @@ class TrainPlots(QWidget):
         self.lr_plot = _plot("Learning rate", "rate")
         self.accuracy_plot.setYRange(0, 1.02, padding=0)
         self.accuracy_plot.getPlotItem().getAxis("left").setTickSpacing(0.2, 0.1)
-        for plot in (self.loss_plot, self.accuracy_plot):
-            plot.addLegend(offset=(-8, 8), labelTextColor=TEXT, brush=pg.mkBrush(255, 255, 255, 200))
+        # Each legend in the corner its curves leave empty: loss falls away from the top
+        # right, accuracy climbs away from the bottom right.
+        for plot, offset in ((self.loss_plot, (-8, 8)), (self.accuracy_plot, (-8, -8))):
+            plot.addLegend(offset=offset, labelTextColor=TEXT, brush=pg.mkBrush(255, 255, 255, 200))
 
         def curve(plot, color, name, width=2.0, dashed=False, symbol=True):
             kwargs = dict(pen=_pen(color, width, dashed), name=name)
