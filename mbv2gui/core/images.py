@@ -99,7 +99,7 @@ def _open(path: str | os.PathLike) -> Image.Image:
         ) from exc
     except UnidentifiedImageError as exc:
         raise ImageError(
-            path, "it is not an image file Pillow can read (wrong extension or damaged)", str(exc)
+            path, "it is not an image file mbv2gui can read (a wrong extension, or a damaged file)", str(exc)
         ) from exc
     except OSError as exc:
         raise ImageError(path, _os_reason(exc), str(exc)) from exc
