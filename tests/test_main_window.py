@@ -310,3 +310,45 @@ def test_closing_the_project_stops_its_import(qtbot, window, tmp_path, monkeypat
     qtbot.waitUntil(lambda: not window.imports.is_running() and not window.runner.running_jobs(),
                     timeout=3000)
     assert not window.status.jobs.isVisible()
+
+
+def test_drops_on_the_predict_view_predict_instead_of_importing(qtbot, window, tmp_path):
+    from mbv2gui.gui.main_window import LABEL, PREDICT
+
+    photos = make_image_tree(tmp_path)
+    window.projects.create_project(str(tmp_path / "predict.mbv2"))
+    window.show_view(PREDICT)
+    qtbot.waitUntil(lambda: window.view(PREDICT) is not None)
+    assert window.drop_caption().startswith("Drop to see what the model thinks")
+
+    drop(window, [photos / "red" / "red0.png"])
+    view = window.view(PREDICT)
+    # No run yet: the view says so, and nothing was imported.
+    qtbot.waitUntil(lambda: "no trained model" in view.notice.text())
+    assert window.context.project.image_count() == 0
+
+    window.show_view(LABEL)
+    assert window.drop_caption() == "Drop to import these images"
+    drop(window, [photos / "red" / "red0.png"])
+    wait_for_import(qtbot, window, 1)
+
+
+def test_retrain_requested_anywhere_shows_the_train_view_and_starts(qtbot, window, tmp_path):
+    from mbv2gui.gui.main_window import TRAIN
+
+    photos = make_image_tree(tmp_path)
+    window.projects.create_project(str(tmp_path / "retrain.mbv2"))
+    window.imports.import_paths([str(photos)])
+    wait_for_import(qtbot, window, EXPECTED)
+    window.show_view(TRAIN)
+    qtbot.waitUntil(lambda: window.view(TRAIN) is not None)
+    view = window.view(TRAIN)
+    view.form.set_values(image_size=32, alpha=0.35, weights="none", epochs=1, batch_size=4)
+    window.show_view(0)
+
+    window.context.retrainRequested.emit()
+    assert window.view_stack.currentIndex() == TRAIN
+    assert view.is_training()
+    assert [job.name for job in window.runner.running_jobs()] == ["training"]
+    view.stop_training()
+    qtbot.waitUntil(lambda: not view.is_training(), timeout=60_000)
