@@ -5,8 +5,6 @@ heat sits on the square."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -17,67 +15,77 @@ from mbv2gui.core.train import TrainConfig, train
 
 SIZE = 128  # MobileNetV2's out_relu is SIZE/32 = 4x4 cells: enough room to localise
 SQUARE = 24
-CENTER = 20  # the square sits in the top-left quadrant, jittered a few pixels
 
 
-def noise_image(seed: int, marked: bool) -> tuple[np.ndarray, tuple[int, int] | None]:
-    """Gray noise; `marked` adds a bright square near the top-left corner. Returns the image
-    and the square's top-left corner (None when unmarked)."""
+def noise_image(seed: int, marked: bool, corner=None) -> tuple[np.ndarray, tuple[int, int] | None]:
+    """Gray noise; `marked` adds a bright square with its top-left corner at `corner` (jittered
+    by up to 3 px), or anywhere when None. Returns the image and the square's corner."""
     rng = np.random.default_rng(seed)
     gray = np.clip(rng.normal(110, 15, (SIZE, SIZE, 1)), 0, 255)
     pixels = np.repeat(gray, 3, axis=2)
-    corner = None
     if marked:
-        cy, cx = CENTER + rng.integers(-3, 4, 2)
-        corner = (int(cy) - SQUARE // 2, int(cx) - SQUARE // 2)
-        pixels[corner[0]:corner[0] + SQUARE, corner[1]:corner[1] + SQUARE] = 245
+        if corner is None:
+            y0, x0 = (int(v) for v in rng.integers(4, SIZE - SQUARE - 4, 2))
+        else:
+            y0, x0 = (int(c + d) for c, d in zip(corner, rng.integers(-3, 4, 2)))
+        pixels[y0:y0 + SQUARE, x0:x0 + SQUARE] = 245
+        corner = (y0, x0)
     return pixels.astype(np.uint8), corner
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> Run:
+    """The two classes differ only in the square. It sits anywhere in the training images, so
+    the network must learn to find it (not a fixed pixel pattern); no augmentation, BatchNorm
+    statistics that follow quickly (momentum 0.5): 100% on held-out images in 25 epochs."""
     root = tmp_path_factory.mktemp("gradcam")
     for name, marked, offset in (("marked", True, 0), ("plain", False, 10_000)):
         folder = root / "data" / name
         folder.mkdir(parents=True)
         for i in range(32):
             Image.fromarray(noise_image(offset + i, marked)[0]).save(folder / f"{name}_{i:03d}.png")
-    # Random shifts only (the square stays in its corner for the check, but the network learns
-    # a detector that fires where the square is); BatchNorm statistics that follow quickly.
-    # Checked with seeds 0..3: held-out accuracy 100%, inside/outside heat ratio >= 1.8.
     config = TrainConfig(image_size=SIZE, alpha=0.35, weights="none", epochs=25, batch_size=16,
                          bn_momentum=0.5, augment_flip=False, augment_rotation=False,
-                         augment_shift=True, augment_zoom=False)
+                         augment_shift=False, augment_zoom=False)
     return train(root / "data", config, run_dir=root / "run")
 
 
-def test_the_heat_sits_on_the_square(trained):
+# The square in the top-left quadrant, then moved to the bottom-right: the heat must follow it.
+# The bottom-right map is blurrier (MobileNetV2 pads its stride-2 convolutions only at the
+# bottom/right, so those cells mix in padding), hence lower bars there. Measured with training
+# seeds 0..2: top-left min ratio 2.0..3.5 and quadrants >= 7; bottom-right mean ratio >= 1.35
+# and quadrants >= 2.2.
+@pytest.mark.parametrize("corner, each_ratio, mean_ratio, min_quadrants",
+                         [((16, 16), 1.5, 1.5, 3.0), ((88, 88), 1.0, 1.2, 1.5)],
+                         ids=["top_left", "bottom_right"])
+def test_the_heat_sits_on_the_square(trained, corner, each_ratio, mean_ratio, min_quadrants):
     run = trained
     assert run.metrics["val_accuracy"] >= 0.9  # else the map has nothing to show
     model = Run.load(run.run_dir).load_model()  # the saved model file, as the app loads it
     marked = run.class_names.index("marked")
-    ratios, total = [], np.zeros((SIZE, SIZE), dtype=np.float64)
+    ratios, total, found = [], np.zeros((SIZE, SIZE), dtype=np.float64), 0
     for seed in range(50_000, 50_006):  # images the model never saw
-        image, (y0, x0) = noise_image(seed, marked=True)
-        result = gradcam(model, image)
-        assert result.class_index == marked, result.probabilities  # None: the predicted class
+        image, (y0, x0) = noise_image(seed, True, corner)
+        result = gradcam(model, image, class_index=marked)
+        assert result.class_index == marked
+        found += int(np.argmax(result.probabilities)) == marked
         inside = np.zeros((SIZE, SIZE), dtype=bool)
         inside[y0:y0 + SQUARE, x0:x0 + SQUARE] = True
         heat = result.heatmap
         ratios.append(float(heat[inside].mean() / max(1e-6, heat[~inside].mean())))
         total += heat
-    # MobileNetV2's receptive fields span the whole image, so the heat spreads past the square
-    # into the cells next to it; it must still be clearly higher on the square than elsewhere,
-    # on average and on every image, and far higher in the square's quadrant than the opposite.
+    # The square's quadrant against the opposite one (the heat follows the square).
     half = SIZE // 2
-    quadrants = float(total[:half, :half].mean() / max(1e-6, total[half:, half:].mean()))
-    print(f"ratios {np.round(ratios, 2).tolist()} quadrants {quadrants:.2f}")
-    assert np.mean(ratios) >= 1.5 and min(ratios) >= 1.2, ratios
-    assert quadrants >= 2.0, quadrants
-    assert model._mbv2_gradcam is not None  # the traced pass is kept on the model
+    near, far = (slice(0, half), slice(half, SIZE))[::1 if corner[0] < half else -1]
+    quadrants = float(total[near, near].mean() / max(1e-6, total[far, far].mean()))
+    print(f"found {found} ratios {np.round(ratios, 2).tolist()} quadrants {quadrants:.2f}")
+    assert found >= 4  # the model does see the square (else its map would prove nothing)
+    # heat on the square / heat off it, on every map and on average
+    assert min(ratios) > each_ratio and np.mean(ratios) >= mean_ratio, ratios
+    assert quadrants >= min_quadrants, quadrants
 
 
-def test_map_size_range_and_probabilities(trained):
+def test_map_size_range_and_probabilities(trained, tmp_path):
     model = trained.load_model()
     rng = np.random.default_rng(3)
     for image in (rng.integers(0, 256, (77, 130, 3), dtype=np.uint8),  # odd size, not square
@@ -98,6 +106,10 @@ def test_map_size_range_and_probabilities(trained):
     assert chosen.class_index == other and np.isfinite(chosen.heatmap).all()
     with pytest.raises(ValueError):
         gradcam(model, image, class_index=5)
+    cached = model._mbv2_gradcam  # one traced pass per model, reused
+    gradcam(model, image)
+    assert model._mbv2_gradcam is cached
+    model.save(tmp_path / "after.keras")  # the cache does not get in the way of saving
 
 
 def test_no_evidence_gives_zeros_not_nan(trained):

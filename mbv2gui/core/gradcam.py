@@ -78,8 +78,12 @@ def _traced(model):
 
     traced = t.function(run, input_signature=[t.TensorSpec((1, None, None, 3), t.float32),
                                               t.TensorSpec((), t.int32)])
-    model._mbv2_gradcam = traced
-    return traced
+
+    def call(image, class_index):  # a plain function, as compiled_forward keeps: a tf.function
+        return traced(image, class_index)  # attribute would be tracked into saves and exports
+
+    model._mbv2_gradcam = call
+    return call
 
 
 def gradcam(model, image: np.ndarray, class_index: int | None = None) -> GradCam:
@@ -135,7 +139,7 @@ def overlay(image: np.ndarray, heatmap: np.ndarray, opacity: float) -> np.ndarra
     if heat.shape != rgb.shape[:2]:
         from PIL import Image
 
-        resized = Image.fromarray(np.nan_to_num(heat), mode="F").resize(
+        resized = Image.fromarray(np.nan_to_num(heat).astype(np.float32)).resize(
             (rgb.shape[1], rgb.shape[0]), Image.BILINEAR)
         heat = np.asarray(resized, dtype=np.float32)
     alpha = float(np.clip(opacity, 0.0, 1.0))

@@ -4,14 +4,17 @@ inside the functions that need them."""
 
 from __future__ import annotations
 
+import gc
 import os
+from contextlib import contextmanager
 from functools import lru_cache
 
 
 @lru_cache(maxsize=None)
 def tf():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow
+    with _no_gc_pauses():
+        import tensorflow
 
     return tensorflow
 
@@ -19,9 +22,27 @@ def tf():
 @lru_cache(maxsize=None)
 def keras():
     tf()  # the TensorFlow backend, configured above
-    import keras as keras_module
+    with _no_gc_pauses():
+        import keras as keras_module
 
     return keras_module
+
+
+@contextmanager
+def _no_gc_pauses():
+    """TensorFlow and Keras leave ~270,000 objects that live until exit. Python's cyclic GC
+    walks them all in every full collection, holding the GIL for 100-300 ms each time: the
+    window freezes while a worker thread imports TensorFlow and again during later trainings
+    (bench/bench_responsiveness.py measures it). So: no collections during the import, and
+    what it made is then frozen out of the collector's reach (gc.freeze)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def gpu_count() -> int:
