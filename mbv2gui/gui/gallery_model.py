@@ -93,6 +93,9 @@ class GalleryModel(QAbstractListModel):
         self._filter = GalleryFilter.everything()
         self._class_counts: Counter = Counter()
         self._problems = 0
+        # Suggested labels for unlabeled images (image id -> (class name, confidence)), from
+        # a run's predictions (core.unlabeled_predictions); shown only while unlabeled.
+        self._suggestions: dict[int, tuple[str, float]] = {}
 
     # ----------------------------------------------------------------- loading and filtering
     def set_project(self, project) -> None:
@@ -132,6 +135,24 @@ class GalleryModel(QAbstractListModel):
             self._shown = sorted(i for i, row in self._all.items() if accepts(row))
         self._row_of = None
         self.endResetModel()
+
+    def set_suggestions(self, suggestions: dict[int, tuple[str, float]]) -> None:
+        self._suggestions = dict(suggestions)
+        if self._shown:
+            self.dataChanged.emit(self.index(0), self.index(len(self._shown) - 1),
+                                  [LabelRole, Qt.ItemDataRole.ToolTipRole])
+
+    def suggestion(self, row: GalleryRow) -> tuple[str, float] | None:
+        """The suggested (class name, confidence) of an unlabeled image, else None."""
+        return self._suggestions.get(row.id) if row.class_id is None else None
+
+    def pending_suggestions(self, suggestions: dict) -> int:
+        """How many of `suggestions` are for images in the project still without a label."""
+        return sum(1 for image_id in suggestions
+                   if image_id in self._all and self._all[image_id].class_id is None)
+
+    def suggested_color(self, name: str) -> QColor | None:
+        return next((self._colors[i] for i, c in self._classes.items() if c.name == name), None)
 
     def reload_classes(self) -> None:
         """Names and colors changed: repaint the chips; no row moves."""
@@ -285,6 +306,9 @@ class GalleryModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             info = self._classes.get(row.class_id)
             lines = [row.path, f"Label: {info.name if info else 'none'}"]
+            suggested = self.suggestion(row)
+            if suggested is not None:
+                lines.append(f"Suggested by the model: {suggested[0]} ({suggested[1]:.0%})")
             if row.status != "ok":
                 lines.append(f"{row.status.capitalize()}: {row.reason or ''}".rstrip(": "))
             return "\n".join(lines)

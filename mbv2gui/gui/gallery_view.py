@@ -72,7 +72,13 @@ class GalleryDelegate(QStyledItemDelegate):
         self._paint_badges(painter, thumb_rect, row)
         chip = QRect(tile.left() + PAD, thumb_rect.bottom() + 7, tile.width() - 2 * PAD, CHIP_H)
         info = model.class_info(row.class_id)
-        pixmap = self._chip(info.name if info else "", model.class_color(row.class_id), chip, option)
+        suggested = model.suggestion(row)
+        if suggested is not None:  # "digit_3? 87%" in a dashed chip of that class's color
+            pixmap = self._chip(f"{suggested[0]}? {suggested[1]:.0%}",
+                                model.suggested_color(suggested[0]), chip, option, dashed=True)
+        else:
+            pixmap = self._chip(info.name if info else "", model.class_color(row.class_id),
+                                chip, option)
         painter.drawPixmap(chip.topLeft(), pixmap)
         name_rect = QRect(chip.left(), chip.bottom() + 3, chip.width(), option.fontMetrics.height())
         painter.setFont(option.font)
@@ -90,8 +96,10 @@ class GalleryDelegate(QStyledItemDelegate):
                 name, Qt.TextElideMode.ElideMiddle, width)
         return text
 
-    def _chip(self, name: str, color: QColor | None, rect: QRect, option) -> QPixmap:
-        key = (name, color.rgba() if color is not None else None, rect.width(), rect.height())
+    def _chip(self, name: str, color: QColor | None, rect: QRect, option,
+              dashed: bool = False) -> QPixmap:
+        key = (name, color.rgba() if color is not None else None, rect.width(), rect.height(),
+               dashed)
         pixmap = self._chips.get(key)
         if pixmap is None:
             if len(self._chips) > 500:  # renamed and recolored classes leave old chips behind
@@ -102,7 +110,8 @@ class GalleryDelegate(QStyledItemDelegate):
             pixmap.fill(Qt.GlobalColor.transparent)
             painter = QPainter(pixmap)
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            self._paint_chip(painter, QRect(QPoint(0, 0), rect.size()), name, color, option)
+            self._paint_chip(painter, QRect(QPoint(0, 0), rect.size()), name, color, option,
+                             dashed)
             painter.end()
             self._chips[key] = pixmap
         return pixmap
@@ -147,20 +156,25 @@ class GalleryDelegate(QStyledItemDelegate):
             painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, "excluded")
 
     @staticmethod
-    def _paint_chip(painter: QPainter, rect: QRect, name: str, color: QColor | None, option) -> None:
+    def _paint_chip(painter: QPainter, rect: QRect, name: str, color: QColor | None, option,
+                    dashed: bool = False) -> None:
+        """A filled chip in the class color; a dashed outline for no label, or (in the
+        suggested class's color) for a label the model only suggests."""
         metrics = option.fontMetrics
         text = name or "unlabeled"
         width = min(rect.width(), metrics.horizontalAdvance(text) + 20)  # 2 px slack: no false elision
         chip = QRect(rect.left() + (rect.width() - width) // 2, rect.top(), width, rect.height())
         path = QPainterPath()
         path.addRoundedRect(QRectF(chip), rect.height() / 2, rect.height() / 2)
-        if color is not None:
+        if color is not None and not dashed:
             painter.fillPath(path, color)
             painter.setPen(text_color_on(color))
         else:
-            painter.setPen(QPen(option.palette.mid().color(), 1, Qt.PenStyle.DashLine))
+            outline = color if color is not None else option.palette.mid().color()
+            painter.setPen(QPen(outline, 1.5 if dashed else 1, Qt.PenStyle.DashLine))
             painter.drawPath(path)
-            painter.setPen(option.palette.placeholderText().color())
+            painter.setPen(option.palette.text().color() if dashed
+                           else option.palette.placeholderText().color())
         painter.setFont(option.font)
         painter.drawText(chip.adjusted(7, 0, -7, 0), Qt.AlignmentFlag.AlignCenter,
                          metrics.elidedText(text, Qt.TextElideMode.ElideRight, chip.width() - 14))

@@ -21,6 +21,7 @@ from mbv2gui.gui.gallery_model import GalleryFilter, GalleryModel
 from mbv2gui.gui.gallery_view import GalleryView
 from mbv2gui.gui.preview import SPLITS, Preview
 from mbv2gui.gui.settings import settings
+from mbv2gui.gui.suggestions_bar import SuggestionsBar
 from mbv2gui.gui.thumbnail_loader import ThumbnailLoader
 
 # Help → Keyboard Shortcuts reads this (mbv2gui.gui.menus).
@@ -52,6 +53,10 @@ class LabelView(QWidget):
         self.classes = ClassPanel(context)
         self.classes.counts = self.model.counts
         self.preview = Preview(context)
+        self.suggestions = SuggestionsBar(context)
+        self.suggestions.count_pending = self.model.pending_suggestions
+        self.suggestions.suggestionsChanged.connect(self.model.set_suggestions)
+        self.model.set_suggestions(self.suggestions.suggestions())
 
         self.hint = QLabel(HINT)
         self.hint.setObjectName("labelHints")
@@ -74,6 +79,7 @@ class LabelView(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(2)
         column.addLayout(top)
+        column.addWidget(self.suggestions)
         column.addWidget(self.hint)
         column.addWidget(self.gallery, 1)
 
@@ -97,6 +103,7 @@ class LabelView(QWidget):
         self._recount.setSingleShot(True)
         self._recount.setInterval(40)
         self._recount.timeout.connect(self.classes.refresh)
+        self._recount.timeout.connect(self._count_unlabeled)
 
         self.gallery.digitPressed.connect(self.digit)
         self.gallery.nextUnlabeledRequested.connect(self.next_unlabeled)
@@ -127,9 +134,13 @@ class LabelView(QWidget):
         self.loader.set_project(project)
         self.model.set_project(project)
         self.classes.refresh()
+        self._count_unlabeled()
         self.classes.choose("all")
         self._update_caption()
         self._update_preview()
+
+    def _count_unlabeled(self) -> None:
+        self.suggestions.set_unlabeled_count(self.model.counts()[0].get(None, 0))
 
     def _on_images_changed(self, ids: list) -> None:
         if self.context.project is None:
