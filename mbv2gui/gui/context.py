@@ -33,6 +33,8 @@ class AppContext(QObject):
         self.current_run_id = ""
         # Set by the main window: the one JobRunner every view uses for long jobs.
         self.jobs = None
+        # Set by the main window: "retrain as you label" (mbv2gui.gui.auto_retrain), or None.
+        self.retrainer = None
 
     def set_project(self, project: Project | None) -> None:
         if self.project is not None and self.project is not project:

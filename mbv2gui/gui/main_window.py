@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListWidget, QM
 
 from mbv2gui.core.images import IMAGE_EXTENSIONS
 from mbv2gui.gui import qtfix  # noqa: F401  (a PySide6 bug guard; see its docstring)
+from mbv2gui.gui.auto_retrain import AutoRetrainer
 from mbv2gui.gui.context import AppContext
 from mbv2gui.gui.import_flow import DropFilter, DropOverlay, ImportFlow
 from mbv2gui.gui.jobrunner import JobRunner
@@ -90,6 +91,9 @@ class MainWindow(QMainWindow):
         self.context = AppContext(self)
         self.runner = JobRunner(self)
         self.context.jobs = self.runner
+        # Here, not in the Train view (built only when first shown): a project that has
+        # "retrain as you label" on retrains from the moment it opens.
+        self.context.retrainer = AutoRetrainer(self.context)
         self._closing = False
         self._views: list[QWidget | None] = [None] * len(VIEWS)
         self.setWindowTitle("mbv2gui")

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPro
 
 from mbv2gui.core.preflight import Problem, check_training_data
 from mbv2gui.gui import qtfix  # noqa: F401  (a PySide6 bug guard; see its docstring)
+from mbv2gui.gui.auto_retrain import retrain_controls
 from mbv2gui.gui.notice_bar import NoticeBar
 from mbv2gui.gui.runs_panel import RunsPanel
 from mbv2gui.gui.train_form import TrainForm
@@ -167,6 +168,11 @@ class TrainView(QWidget):
         column.addWidget(self.problems_box)
         column.addWidget(self.form)
         column.addWidget(self.start_button)
+        if self.context.retrainer is not None:
+            self.retrain_box, self.retrain_state = retrain_controls(
+                self.context.retrainer, lambda: self.form.config().to_dict())
+            column.addWidget(self.retrain_box)
+            column.addWidget(self.retrain_state)
         column.addWidget(self.progress)
         column.addWidget(self.status)
         column.addWidget(self.result)
