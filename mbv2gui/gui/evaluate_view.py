@@ -20,6 +20,7 @@ from mbv2gui.gui import qtfix  # noqa: F401  (a PySide6 bug guard; see its docst
 from mbv2gui.gui.confusion_matrix_widget import ConfusionMatrixWidget
 from mbv2gui.gui.mislabeled_panel import MislabeledPanel
 from mbv2gui.gui.notice_bar import NoticeBar
+from mbv2gui.gui.run_combo import fill_run_combo
 from mbv2gui.gui.review_gallery import (GalleryEditor, ReviewGallery, ReviewItem,
                                         make_thumbnail_source)
 
@@ -138,13 +139,7 @@ class EvaluateView(QWidget):
     def reload_runs(self) -> None:
         project = self.context.project
         records = list(reversed(project.runs())) if project is not None else []
-        self.run_combo.blockSignals(True)
-        self.run_combo.clear()
-        for record in records:
-            accuracy = (record.metrics or {}).get("val_accuracy")
-            extra = f" — {accuracy:.0%} correct" if isinstance(accuracy, (int, float)) else ""
-            self.run_combo.addItem(f"{record.created}{extra}", record.id)
-        self.run_combo.blockSignals(False)
+        fill_run_combo(self.run_combo, project.runs() if project is not None else [])
         wanted = self.context.current_run_id or (records[0].id if records else "")
         self._show_run(wanted, records)
 

@@ -24,6 +24,7 @@ from mbv2gui.core.images import IMAGE_EXTENSIONS
 from mbv2gui.gui import qtfix  # noqa: F401  (a PySide6 bug guard; see its docstring)
 from mbv2gui.gui.auto_retrain import AutoRetrainer
 from mbv2gui.gui.context import AppContext
+from mbv2gui.gui.file_dialogs import choose_image_files
 from mbv2gui.gui.import_flow import DropFilter, DropOverlay, ImportFlow
 from mbv2gui.gui.jobrunner import JobRunner
 from mbv2gui.gui.menus import Menus
@@ -219,9 +220,7 @@ class MainWindow(QMainWindow):
             self.imports.import_paths([folder])
 
     def import_files_dialog(self) -> None:
-        patterns = " ".join(f"*{ext}" for ext in sorted(IMAGE_EXTENSIONS))
-        files, _ = QFileDialog.getOpenFileNames(self, "Import Images", "",
-                                                f"Images ({patterns});;All files (*)")
+        files = choose_image_files(self, "Import Images")
         if files:
             self.imports.import_paths(files)
 
@@ -253,9 +252,7 @@ class MainWindow(QMainWindow):
 
     def predict_files_dialog(self) -> None:
         """File → Predict…: images chosen here go to the Predict view, not into the project."""
-        patterns = " ".join(f"*{ext}" for ext in sorted(IMAGE_EXTENSIONS))
-        files, _ = QFileDialog.getOpenFileNames(self, "Predict Images", "",
-                                                f"Images ({patterns});;All files (*)")
+        files = choose_image_files(self, "Predict Images")
         if files:
             self.predict_paths(files)
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtGui import QUndoCommand
-
 from mbv2gui.core.errors import UserError
 from mbv2gui.core.images import ImageError, content_hash, image_info
 from mbv2gui.core.project import NewImage
+from mbv2gui.gui.undo_commands import _Command, perform
 
 
 def new_image(path: str, label: str) -> NewImage:
@@ -43,14 +42,13 @@ def existing_image_id(project, path: str, digest: str | None) -> int | None:
     return next((r.id for r in project.images() if r.path == wanted), None)
 
 
-class AddPredictedImage(QUndoCommand):
+class AddPredictedImage(_Command):
     """Adds the image at `path` to the project with class `label` (or relabels it if the
-    project has it already). Push it on `context.undo_stack`; a problem with the file raises
-    UserError from the first `redo()`, so use `perform()` (below) to push it."""
+    project has it already). A problem with the file raises UserError from the first run, so
+    push it with `add_predicted_image()` (below)."""
 
     def __init__(self, context, path: str, label: str):
-        super().__init__(f"Add {os.path.basename(path)} as “{label.strip()}”")
-        self.context = context
+        super().__init__(context, f"Add {os.path.basename(path)} as “{label.strip()}”")
         self.path = str(path)
         self.label = label.strip()
         self.image_id: int | None = None
@@ -58,16 +56,8 @@ class AddPredictedImage(QUndoCommand):
         self.created_class = None  # ClassInfo when the command made the class
         self.previous_class: dict | None = None  # when it relabeled an existing image
         self._done_once = False
-        self._skip_redo = False  # set by add_predicted_image(): the first run already happened
 
-    @property
-    def project(self):
-        return self.context.project
-
-    def redo(self) -> None:
-        if self._skip_redo:
-            self._skip_redo = False
-            return
+    def do(self) -> None:
         if self._done_once:
             self._redo_again()
         else:
@@ -122,7 +112,5 @@ def add_predicted_image(context, path: str, label: str) -> AddPredictedImage:
     """Runs the command now (raising UserError with a sentence if the file cannot be added),
     then puts it on the undo stack without running it twice."""
     command = AddPredictedImage(context, path, label)
-    command.redo()
-    command._skip_redo = True
-    context.undo_stack.push(command)  # push() calls redo(), which now skips once
+    perform(context, command)
     return command

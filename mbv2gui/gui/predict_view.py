@@ -20,13 +20,14 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFrame, QHBoxL
                                QSlider, QStackedWidget, QVBoxLayout, QWidget)
 
 from mbv2gui.core.errors import UserError
-from mbv2gui.core.images import IMAGE_EXTENSIONS
 from mbv2gui.core.prediction_jobs import MAX_HEATMAPS, heatmap_for, predict_with_heatmaps
 from mbv2gui.gui import qtfix  # noqa: F401  (a PySide6 bug guard; see its docstring)
 from mbv2gui.gui.batch_results import BatchResults
+from mbv2gui.gui.file_dialogs import choose_image_files
 from mbv2gui.gui.notice_bar import NoticeBar
 from mbv2gui.gui.predict_commands import add_predicted_image
 from mbv2gui.gui.prediction_card import PredictionCard
+from mbv2gui.gui.run_combo import fill_run_combo
 
 # A drop of at most this many files (and no folder) becomes cards; anything bigger, a table.
 CARD_LIMIT = MAX_HEATMAPS
@@ -119,16 +120,6 @@ class FlowLayout(QLayout):
                 line_height = max(line_height, hint.height())
             y += line_height + self._spacing
         return (y - self._spacing if lines else y) - rect.y() + margins.bottom()
-
-
-def _short_date(created: str) -> str:
-    """"2026-11-23 09:34:04" -> "Nov 23, 09:34" (the run's full date is in its tooltip)."""
-    import time
-
-    try:
-        return time.strftime("%b %d, %H:%M", time.strptime(created, "%Y-%m-%d %H:%M:%S"))
-    except ValueError:
-        return created
 
 
 def _local_paths(mime) -> list[str]:
@@ -358,16 +349,7 @@ class PredictView(QWidget):
     def reload_runs(self) -> None:
         project = self.context.project
         records = list(reversed(project.runs())) if project is not None else []
-        self.run_combo.blockSignals(True)
-        self.run_combo.clear()
-        for record in records:
-            accuracy = (record.metrics or {}).get("val_accuracy")
-            extra = f" — {accuracy:.0%} correct" if isinstance(accuracy, (int, float)) else ""
-            self.run_combo.addItem(f"{_short_date(record.created)}{extra}", record.id)
-            self.run_combo.setItemData(self.run_combo.count() - 1,
-                                       f"Trained {record.created}{extra} (run {record.id})",
-                                       Qt.ItemDataRole.ToolTipRole)
-        self.run_combo.blockSignals(False)
+        fill_run_combo(self.run_combo, project.runs() if project is not None else [])
         self._show_run(self.context.current_run_id, records)
 
     def _on_current_run_changed(self, run_id: str) -> None:
@@ -451,9 +433,7 @@ class PredictView(QWidget):
 
     # ----------------------------------------------------------------- predicting
     def choose_images(self) -> None:
-        patterns = " ".join(f"*{ext}" for ext in sorted(IMAGE_EXTENSIONS))
-        files, _ = QFileDialog.getOpenFileNames(self, "Predict Images", "",
-                                                f"Images ({patterns});;All files (*)")
+        files = choose_image_files(self, "Predict Images")
         if files:
             self.predict_paths(files)
 
