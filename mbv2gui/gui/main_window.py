@@ -256,6 +256,9 @@ class MainWindow(QMainWindow):
         if files:
             self.predict_paths(files)
 
+    def predict_view(self):
+        return self._ensure_view(PREDICT)
+
     def predict_paths(self, paths: list[str]) -> None:
         self.show_view(PREDICT)
         view = self._ensure_view(PREDICT)

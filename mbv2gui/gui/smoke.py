@@ -39,6 +39,28 @@ def _wait_until(condition, timeout_s: float) -> bool:
     return condition()
 
 
+def _open_every_view(window) -> list[str]:
+    """Builds every view; a view that could not be (a module or a library such as pyqtgraph
+    missing from the bundle) shows a placeholder page, which fails the smoke test."""
+    names = []
+    for index, name in enumerate(window.VIEW_NAMES):
+        window.show_view(index)
+        view = window._ensure_view(index)
+        if view.objectName() == "placeholderPage":
+            raise RuntimeError(f"the {name} view could not be built: {view.toolTip()}")
+        names.append(type(view).__name__)
+    return names
+
+
+def _predict_in_the_view(window, paths: list[str]) -> int:
+    """Predicts through the Predict view (Grad-CAM heat maps included); returns its cards."""
+    view = window.predict_view()
+    window.predict_paths(paths)
+    if not _wait_until(lambda: not view.is_busy() and len(view.cards) == len(paths), 300):
+        raise RuntimeError(f"the Predict view made {len(view.cards)} of {len(paths)} cards")
+    return len(view.cards)
+
+
 def run_smoke_test(folder: str) -> int:
     work = Path(folder)
     work.mkdir(parents=True, exist_ok=True)
@@ -72,6 +94,11 @@ def run_smoke_test(folder: str) -> int:
         run = _wait_for_job(window.runner.start(train, str(project.path), config, name="training"), 600)
         result["run_id"] = run.run_dir.name
         print(f"smoke: trained run {run.run_dir.name}", flush=True)
+        window.context.runsChanged.emit()
+        window.context.set_current_run(run.run_id)
+        result["views"] = _open_every_view(window)
+        result["cards"] = _predict_in_the_view(window, [str(p) for p in files[:2]])
+        print(f"smoke: views {result['views']}, {result['cards']} prediction cards", flush=True)
         predictions = _wait_for_job(
             window.runner.start(predict_files, run, [str(p) for p in files[:4]], name="predicting"), 300)
         result["predictions"] = [{"path": p["path"], "label": p["label"],
