@@ -106,7 +106,7 @@ def plain_pixels(card) -> np.ndarray:
 
 def test_cards_answer_like_predict_and_show_heat_maps(qtbot, context, trained):
     view = open_view(qtbot, context)
-    assert view.pages.currentIndex() == EMPTY and view.empty_title.text() == "Drop images here"
+    assert view.pages.currentIndex() == EMPTY and view.empty_page.title.text() == "Drop images here"
     paths = new_images(trained)[:4]
     with qtbot.waitSignal(view.predictionsShown, timeout=WAIT):
         view.predict_paths(paths)
@@ -340,7 +340,7 @@ def test_without_a_run_it_says_what_to_do(qtbot, tmp_path):
     context.set_project(Project.create(tmp_path / "empty.mbv2"))
     try:
         view = open_view(qtbot, context)
-        assert view.empty_title.text() == "No trained model yet"
+        assert view.empty_page.title.text() == "No trained model yet"
         assert not view.images_button.isEnabled()
         view.predict_paths([str(tmp_path)])
         assert "Train" in view.notice.text()

@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFrame, QHBoxLayout, QLabel,
-                               QLayout, QProgressBar, QPushButton, QScrollArea, QSizePolicy,
+                               QProgressBar, QPushButton, QScrollArea,
                                QSlider, QStackedWidget, QVBoxLayout, QWidget)
 
 from mbv2gui.core.errors import UserError
 from mbv2gui.core.prediction_jobs import MAX_HEATMAPS, heatmap_for, predict_with_heatmaps
 from mbv2gui.gui import qtfix  # noqa: F401  (a PySide6 bug guard; see its docstring)
 from mbv2gui.gui.batch_results import BatchResults
+from mbv2gui.gui.drop_zone_page import DropZonePage
 from mbv2gui.gui.file_dialogs import choose_image_files
+from mbv2gui.gui.flow_layout import FlowLayout
 from mbv2gui.gui.notice_bar import NoticeBar
 from mbv2gui.gui.predict_commands import add_predicted_image
 from mbv2gui.gui.prediction_card import PredictionCard
@@ -48,78 +50,14 @@ QLabel#cardsCaption { color: #5b6675; }
 """
 
 
-class FlowLayout(QLayout):
-    """Lays widgets out left to right, wrapping to the next line (Qt's flow layout example)."""
-
-    def __init__(self, parent=None, spacing: int = 14):
-        super().__init__(parent)
-        self._items = []
-        self._spacing = spacing
-
-    def addItem(self, item) -> None:
-        self._items.append(item)
-
-    def count(self) -> int:
-        return len(self._items)
-
-    def itemAt(self, index: int):
-        return self._items[index] if 0 <= index < len(self._items) else None
-
-    def takeAt(self, index: int):
-        return self._items.pop(index) if 0 <= index < len(self._items) else None
-
-    def expandingDirections(self):
-        return Qt.Orientation(0)
-
-    def hasHeightForWidth(self) -> bool:
-        return True
-
-    def heightForWidth(self, width: int) -> int:
-        return self._arrange(QRect(0, 0, width, 0), apply=False)
-
-    def setGeometry(self, rect: QRect) -> None:
-        super().setGeometry(rect)
-        self._arrange(rect, apply=True)
-
-    def sizeHint(self) -> QSize:
-        return self.minimumSize()
-
-    def minimumSize(self) -> QSize:
-        size = QSize()
-        for item in self._items:
-            size = size.expandedTo(item.minimumSize())
-        margins = self.contentsMargins()
-        return size + QSize(margins.left() + margins.right(), margins.top() + margins.bottom())
-
-    def _arrange(self, rect: QRect, apply: bool) -> int:
-        """Places the items in lines; the block of lines is centered as a whole (the cards
-        all have one width, so the columns line up)."""
-        margins = self.contentsMargins()
-        area = rect.adjusted(margins.left(), margins.top(), -margins.right(), -margins.bottom())
-        lines, line, width = [], [], 0
-        for item in self._items:
-            hint = item.sizeHint()
-            needed = hint.width() if not line else width + self._spacing + hint.width()
-            if line and needed > area.width():
-                lines.append((line, width))
-                line, needed = [], hint.width()
-            line.append(item)
-            width = needed
-        if line:
-            lines.append((line, width))
-        widest = max((w for _items, w in lines), default=0)
-        left = area.x() + max(0, (area.width() - widest) // 2)
-        y = area.y()
-        for items, _width in lines:
-            x, line_height = left, 0
-            for item in items:
-                hint = item.sizeHint()
-                if apply:
-                    item.setGeometry(QRect(QPoint(x, y), hint))
-                x += hint.width() + self._spacing
-                line_height = max(line_height, hint.height())
-            y += line_height + self._spacing
-        return (y - self._spacing if lines else y) - rect.y() + margins.bottom()
+def _toolbar_slider(minimum: int, maximum: int, value: int, tooltip: str) -> QSlider:
+    slider = QSlider(Qt.Orientation.Horizontal)
+    slider.setRange(minimum, maximum)
+    slider.setValue(value)
+    slider.setMinimumWidth(60)
+    slider.setMaximumWidth(110)
+    slider.setToolTip(tooltip)
+    return slider
 
 
 def _local_paths(mime) -> list[str]:
@@ -163,13 +101,8 @@ class PredictView(QWidget):
         self.run_combo.setToolTip("The trained model that makes the predictions.")
         self.run_combo.activated.connect(
             lambda i: self.context.set_current_run(self.run_combo.itemData(i) or ""))
-        self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
-        self.threshold_slider.setRange(1, 99)
-        self.threshold_slider.setValue(60)
-        self.threshold_slider.setMinimumWidth(60)
-        self.threshold_slider.setMaximumWidth(110)
-        self.threshold_slider.setToolTip("A prediction less sure than this is marked "
-                                         "“Uncertain”.")
+        self.threshold_slider = _toolbar_slider(
+            1, 99, 60, "A prediction less sure than this is marked “Uncertain”.")
         self.threshold_slider.valueChanged.connect(self._on_threshold_changed)
         self.threshold_value = QLabel("60%")
         self.threshold_value.setMinimumWidth(34)
@@ -178,12 +111,8 @@ class PredictView(QWidget):
         self.heatmap_check.setToolTip("Color where in the image the model looked: red most, "
                                       "blue least (Grad-CAM).")
         self.heatmap_check.toggled.connect(self._on_heatmap_toggled)
-        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
-        self.opacity_slider.setRange(0, 100)
-        self.opacity_slider.setValue(50)
-        self.opacity_slider.setMinimumWidth(60)
-        self.opacity_slider.setMaximumWidth(110)
-        self.opacity_slider.setToolTip("Heat map opacity: how strongly it covers the image.")
+        self.opacity_slider = _toolbar_slider(
+            0, 100, 50, "Heat map opacity: how strongly it covers the image.")
         self.opacity_slider.valueChanged.connect(self._on_opacity_changed)
         self.images_button = QPushButton("Predict Images…")
         self.images_button.setObjectName("primaryButton")
@@ -217,7 +146,10 @@ class PredictView(QWidget):
 
         self.notice = NoticeBar()
         self.pages = QStackedWidget()
-        self.pages.addWidget(self._build_empty_page())
+        self.empty_page = DropZonePage()
+        self.empty_page.imagesRequested.connect(self.choose_images)
+        self.empty_page.folderRequested.connect(self.choose_folder)
+        self.pages.addWidget(self.empty_page)
         self.pages.addWidget(self._build_cards_page())
         self.batch = BatchResults(self.context)
         self.batch.openRequested.connect(lambda path: self.predict_paths([path]))
@@ -234,47 +166,6 @@ class PredictView(QWidget):
         layout.addWidget(toolbar)
         layout.addWidget(self.notice)
         layout.addWidget(self.pages, 1)
-
-    def _build_empty_page(self) -> QWidget:
-        page = QWidget()
-        page.setObjectName("emptyPage")
-        zone = QFrame()
-        zone.setObjectName("dropZone")
-        zone.setMaximumSize(620, 320)
-        zone.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.empty_title = QLabel()
-        self.empty_title.setObjectName("emptyTitle")
-        self.empty_text = QLabel()
-        self.empty_text.setObjectName("emptyText")
-        self.empty_text.setWordWrap(True)
-        inner = QVBoxLayout(zone)
-        inner.setContentsMargins(36, 30, 36, 30)
-        self.empty_images_button = QPushButton("Choose Images…")
-        self.empty_images_button.clicked.connect(self.choose_images)
-        self.empty_folder_button = QPushButton("Choose a Folder…")
-        self.empty_folder_button.clicked.connect(self.choose_folder)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.empty_images_button)
-        buttons.addWidget(self.empty_folder_button)
-        buttons.addStretch(1)
-        inner.addStretch(1)
-        for label in (self.empty_title, self.empty_text):
-            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            inner.addWidget(label)
-            inner.addSpacing(8)
-        inner.addSpacing(10)
-        inner.addLayout(buttons)
-        inner.addStretch(1)
-        outer = QVBoxLayout(page)
-        outer.addStretch(1)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(zone, 4)
-        row.addStretch(1)
-        outer.addLayout(row, 3)
-        outer.addStretch(2)
-        return page
 
     def _build_cards_page(self) -> QWidget:
         page = QWidget()
@@ -381,17 +272,9 @@ class PredictView(QWidget):
 
     def _set_empty_text(self) -> None:
         ready = self.run is not None
-        self.empty_title.setText("Drop images here" if ready else "No trained model yet")
-        self.empty_text.setText(
-            "Drop a few images to see what the model thinks they are, how sure it is, and "
-            "where it looked. Drop a folder to predict all of its images at once."
-            if ready else "Train a model in the Train view first; then drop new images here "
-                          "to try it.")
-        for widget in (self.images_button, self.folder_button, self.empty_images_button,
-                       self.empty_folder_button):
+        self.empty_page.set_ready(ready)
+        for widget in (self.images_button, self.folder_button):
             widget.setEnabled(ready)
-        self.empty_images_button.setVisible(ready)
-        self.empty_folder_button.setVisible(ready)
 
     # ----------------------------------------------------------------- settings
     def threshold(self) -> float:

@@ -24,6 +24,7 @@ from mbv2gui.core.preflight import Problem, check_training_data
 from mbv2gui.gui import qtfix  # noqa: F401  (a PySide6 bug guard; see its docstring)
 from mbv2gui.gui.auto_retrain import retrain_controls
 from mbv2gui.gui.notice_bar import NoticeBar
+from mbv2gui.gui.run_summary import duration, percent, result_sentence
 from mbv2gui.gui.runs_panel import RunsPanel
 from mbv2gui.gui.train_form import TrainForm
 from mbv2gui.gui.train_plots import TrainPlots
@@ -33,44 +34,6 @@ log = logging.getLogger(__name__)
 PHASE_TITLES = {"features": "Computing image features", "head": "Training the classifier",
                 "fine_tune": "Fine-tuning the network", "scratch": "Training from scratch"}
 LEVEL_COLORS = {"error": "#b3261e", "warning": "#b26a00"}
-
-
-def _duration(seconds) -> str:
-    seconds = max(0, int(round(float(seconds))))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
-def _percent(value) -> str:
-    return f"{value:.0%}" if isinstance(value, (int, float)) else "—"
-
-
-def result_sentence(metrics: dict) -> str:
-    """The final metrics of a run, in words."""
-    m = metrics or {}
-    validation = sum((m.get("counts") or {}).get("validation", {}).values())
-    epochs, best = m.get("epochs"), m.get("best_epoch")
-    took = f" in {_duration(m['seconds'])}" if isinstance(m.get("seconds"), (int, float)) else ""
-    start = ("Stopped by you; kept the best model so far" if m.get("stopped_early_by_user")
-             else "Finished")
-    if isinstance(m.get("val_accuracy"), (int, float)):
-        right = round(m["val_accuracy"] * validation)
-        text = (f"{start}{took}: the model is right on {_percent(m['val_accuracy'])} of the "
-                f"{validation} validation images ({right} of {validation}), which it never "
-                "trained on.")
-    else:
-        text = (f"{start}{took}. No images were kept aside for validation, so how well it does "
-                f"on new images is unknown (on its training images: {_percent(m.get('accuracy'))}).")
-    if epochs:
-        text += f" Best after epoch {best} of {epochs}." if best else f" {epochs} epochs."
-    if m.get("stopped_early") and not m.get("stopped_early_by_user"):
-        text += " It stopped early because it was no longer improving."
-    return text
 
 
 class ProblemRow(QFrame):
@@ -413,14 +376,14 @@ class TrainView(QWidget):
                  f"epoch {event.get('epoch')} (batch {event.get('step')} of {event.get('steps')})"]
         if isinstance(speed, (int, float)):
             parts.append(f"{speed:.0f} images/s")
-        parts.append(f"about {_duration(eta)} left")
+        parts.append(f"about {duration(eta)} left")
         self.status.setText(" · ".join(parts))
 
     def _on_epoch(self, event: dict) -> None:
         words = [f"Epoch {event.get('epoch')} of {event.get('epochs')}",
-                 f"loss {event.get('loss', 0):.3f}", f"accuracy {_percent(event.get('accuracy'))}"]
+                 f"loss {event.get('loss', 0):.3f}", f"accuracy {percent(event.get('accuracy'))}"]
         if event.get("val_accuracy") is not None:
-            words.append(f"validation accuracy {_percent(event.get('val_accuracy'))}")
+            words.append(f"validation accuracy {percent(event.get('val_accuracy'))}")
         self.log.appendPlainText(", ".join(words))
 
     def _end_job(self) -> bool:
@@ -497,7 +460,7 @@ class TrainView(QWidget):
             return
         record = self.runs._records.get(run_id)
         caption = (f"Run of {record.created} — validation accuracy "
-                   f"{_percent((record.metrics or {}).get('val_accuracy'))}" if record else run_id)
+                   f"{percent((record.metrics or {}).get('val_accuracy'))}" if record else run_id)
         if history is None:
             caption += " (its history file is missing)"
         self.plots.show_history(history, caption)
