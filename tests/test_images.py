@@ -207,3 +207,176 @@ def test_content_hash_follows_content_not_name(tmp_path):
 def test_is_image_name():
     assert images.is_image_name("x/Y.JPEG") and images.is_image_name(b"a.tiff")
     assert not images.is_image_name("notes.txt") and not images.is_image_name("jpg")
+
+
+# ---------------------------------------------------------------- issue 13: hostile and odd files
+import stat
+import struct
+import threading
+import zlib
+
+from PIL import EpsImagePlugin, ImageFile, PngImagePlugin
+
+from imagefiles import (eps_writing, fake_program, png_inflating_past, png_header_only,
+                        tiff_second_page_without_width)
+from mbv2gui.core.thumbnails import ThumbnailCache
+
+
+@pytest.fixture
+def ghostscript_trap(tmp_path, monkeypatch):
+    """A fake `gs` first on PATH that leaves a marker when started, Pillow made to look for
+    Ghostscript afresh, and an EPS named like a photo that leaves a second marker if run."""
+    started, ran = tmp_path / "gs-started", tmp_path / "postscript-ran"
+    fake_program(tmp_path / "bin", "gs", started)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
+    monkeypatch.setattr(EpsImagePlugin, "gs_binary", None)
+    photo = eps_writing(tmp_path / "photos" / "holiday.jpg", ran)
+    return photo, started, ran
+
+
+def test_the_ghostscript_trap_works_when_pillow_is_not_restricted(ghostscript_trap):
+    # The hazard the loader guards against: plain Pillow identifies the .jpg as EPS and starts
+    # Ghostscript to draw it. If this stops holding, the test below proves nothing.
+    photo, started, _ran = ghostscript_trap
+    with Image.open(photo) as image:
+        assert image.format == "EPS"
+        with pytest.raises(Exception):
+            image.load()
+    assert started.exists()
+
+
+def test_postscript_named_jpg_never_starts_ghostscript(ghostscript_trap, tmp_path, monkeypatch):
+    from mbv2gui.core.importer import import_paths
+    from mbv2gui.core.project import Project
+
+    photo, started, ran = ghostscript_trap
+    used = []
+    monkeypatch.setattr(EpsImagePlugin.EpsImageFile, "_open", lambda self: used.append(self))
+    expect_reason(photo, "not an image file")
+    with pytest.raises(ImageError, match="not an image file"):
+        load_pil(photo, max_side=16)
+    with pytest.raises(ImageError, match="not an image file"):
+        ThumbnailCache(tmp_path / "thumbs", 32).make(photo, content_hash(photo))
+    write_image(photo.parent / "fine.png", (1, 2, 3))
+    project = Project.create(tmp_path / "proj")
+    project.close()
+    summary = import_paths(project.path, [photo.parent], lambda _event: None, lambda: False)
+    assert len(summary.added_ids) == 2
+    assert [(os.path.basename(p), r) for p, r in summary.unreadable] == \
+        [("holiday.jpg", images.NOT_AN_IMAGE)]
+    assert used == [] and not started.exists() and not ran.exists()
+
+
+@pytest.mark.parametrize("kind,before_pixels", [(b"zTXt", True), (b"iCCP", True), (b"zTXt", False)])
+def test_png_chunk_inflating_past_pillows_limit(tmp_path, kind, before_pixels):
+    path = png_inflating_past(tmp_path / "small.png", PngImagePlugin.MAX_TEXT_CHUNK, kind,
+                              before_pixels)
+    assert path.stat().st_size < 4096
+    with pytest.raises(ValueError):  # what Pillow alone does with it
+        with Image.open(path) as image:
+            image.load()
+    # A chunk after the pixel data is only read when the pixels are: the header is fine.
+    expect_reason(path, "damaged", info=before_pixels)
+
+
+def test_tiff_with_a_broken_second_page_gives_its_first(tmp_path):
+    path = tiff_second_page_without_width(tmp_path / "pages.tif")
+    with Image.open(path) as image, pytest.raises(TypeError, match="Missing dimensions"):
+        image.seek(1)  # what counting the pages did before issue 13
+    assert image_info(path) == images.ImageInfo(6, 4)
+    assert_rgb(load_rgb(path), (4, 6))
+
+
+@pytest.mark.parametrize("raised", [ValueError("bad"), TypeError("Missing dimensions"),
+                                    OSError("broken data stream"), SyntaxError("not a PNG"),
+                                    EOFError(), struct.error("unpack"), MemoryError(),
+                                    IndexError("list index"), KeyError(7), ZeroDivisionError(),
+                                    OverflowError("too big"), RuntimeError("odd"),
+                                    Image.DecompressionBombError("bomb"),
+                                    Image.DecompressionBombWarning("bomb"),
+                                    Image.UnidentifiedImageError("what")])
+def test_every_decoder_exception_becomes_a_reason(tmp_path, monkeypatch, raised):
+    path = write_image(tmp_path / "x.png")
+
+    def fail(*_args, **_kwargs):
+        raise raised
+    with monkeypatch.context() as patch:
+        patch.setattr(ImageFile.ImageFile, "load", fail)  # while decoding
+        for call in (load_rgb, lambda p: load_pil(p, max_side=8)):
+            with pytest.raises(ImageError) as caught:
+                call(path)
+            assert caught.value.reason and type(raised).__name__ in caught.value.detail
+    with monkeypatch.context() as patch:
+        patch.setattr(Image, "open", fail)  # while identifying
+        for call in (load_rgb, image_info):
+            with pytest.raises(ImageError) as caught:
+                call(path)
+            assert caught.value.reason and caught.value.__cause__ is raised
+    with monkeypatch.context() as patch:
+        patch.setattr(Image.Image, "getexif", fail)
+        if isinstance(raised, images.DECODER_ERRORS):  # damaged EXIF costs the rotation only
+            assert image_info(path) == images.ImageInfo(24, 16)
+            assert_rgb(load_rgb(path), (16, 24))
+        else:  # no memory, or a bomb: not something to read past
+            for call in (load_rgb, image_info):
+                with pytest.raises(ImageError) as caught:
+                    call(path)
+                assert caught.value.reason
+
+
+def test_sixteen_bit_memory_bomb_is_refused_before_decoding(tmp_path, monkeypatch):
+    path = png_header_only(tmp_path / "deep.png", 16000, 16000, bit_depth=16, color_type=0)
+    assert path.stat().st_size < 100 and Image.open(path).mode == "I;16"
+    assert 16000 * 16000 <= images.MAX_IMAGE_PIXELS  # under the pixel limit
+    decoded = []
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append(self))
+    expect_reason(path, "the image is too large to open safely: 16000×16000 at 16 bits per "
+                        "channel would need 1.5 GB of memory")
+    assert decoded == []
+    # An 8-bit RGB photo of the same size stays within the bound (4 bytes a pixel).
+    assert image_info(png_header_only(tmp_path / "rgb.png", 16000, 16000)).width == 16000
+
+
+def test_memory_bound_is_the_modules_setting(tmp_path, monkeypatch):
+    path = tmp_path / "deep.png"
+    Image.fromarray(np.full((40, 50), 40000, dtype=np.uint16)).save(path)
+    assert_rgb(load_rgb(path), (40, 50))
+    monkeypatch.setattr(images, "MAX_DECODED_BYTES", 40 * 50 * 5)  # needs 2 + 4 bytes a pixel
+    expect_reason(path, "50×40 at 16 bits per channel would need 0.0 GB")
+
+
+def test_a_pipe_named_jpg_is_refused_without_blocking(tmp_path):
+    pipe = tmp_path / "x.jpg"
+    os.mkfifo(pipe)
+    results = []
+
+    def read_all():
+        for call in (load_rgb, image_info, content_hash):
+            try:
+                call(pipe)
+            except ImageError as exc:
+                results.append(exc.reason)
+    reader = threading.Thread(target=read_all, daemon=True)
+    reader.start()
+    reader.join(10)
+    if reader.is_alive():  # unblock the reader so the test run can end
+        with open(pipe, "wb"):
+            pass
+        pytest.fail("reading a pipe blocked")
+    assert results == ["it is not a regular file (a pipe or a device), so it cannot be an image"] * 3
+
+
+def test_camera_mpo_jpeg_loads(tmp_path):
+    first, second = Image.new("RGB", (12, 8), (200, 0, 0)), Image.new("RGB", (12, 8), (0, 0, 200))
+    first.save(tmp_path / "camera.jpg", "MPO", save_all=True, append_images=[second])
+    assert Image.open(tmp_path / "camera.jpg").format == "MPO"
+    assert close(load_rgb(tmp_path / "camera.jpg")[4, 6], (200, 0, 0), 20)
+
+
+def test_access_problems_are_told_apart_from_damaged_content(tmp_path):
+    with pytest.raises(ImageError) as missing:
+        load_rgb(tmp_path / "gone.jpg")
+    (tmp_path / "bad.jpg").write_bytes(b"\xff\xd8\xff nothing")
+    with pytest.raises(ImageError) as damaged:
+        load_rgb(tmp_path / "bad.jpg")
+    assert missing.value.is_access_problem and not damaged.value.is_access_problem

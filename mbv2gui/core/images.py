@@ -79,6 +79,13 @@ class ImageError(UserError):
         name = display_path(path)
         super().__init__(f"{name} cannot be used: {reason}.", detail)
 
+    @property
+    def is_access_problem(self) -> bool:
+        """True when the file could not be read at all (missing, permission denied, an I/O
+        error), as opposed to read and found not to be a usable image."""
+        cause = self.__cause__
+        return isinstance(cause, OSError) and cause.errno is not None
+
 
 def display_path(path: str | os.PathLike) -> str:
     """A path as text that never fails to print, even if it is not valid UTF-8."""
@@ -159,14 +166,18 @@ def _reading(path: str | os.PathLike) -> Iterator[None]:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageError(path, "the image is too large to open safely (a possible "
-                               "decompression bomb)", str(exc)) from exc
+                               "decompression bomb)", _detail(exc)) from exc
     except UnidentifiedImageError as exc:
-        raise ImageError(path, NOT_AN_IMAGE, str(exc)) from exc
+        raise ImageError(path, NOT_AN_IMAGE, _detail(exc)) from exc
     except MemoryError as exc:
         raise ImageError(path, "there is not enough memory to decode it (close other programs "
-                               "and try again)", f"MemoryError: {exc}") from exc
+                               "and try again)", _detail(exc)) from exc
     except DECODER_ERRORS as exc:
-        raise ImageError(path, _decoder_reason(exc), f"{type(exc).__name__}: {exc}") from exc
+        raise ImageError(path, _decoder_reason(exc), _detail(exc)) from exc
+
+
+def _detail(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _stored_bytes_per_pixel(mode: str) -> int:

@@ -7,15 +7,22 @@ folder grows to 50,000 entries. One cache folder per thumbnail size.
 Thread-safe without locks: `make` writes a uniquely named temporary file and `os.replace`s it
 into place (atomic), so concurrent makers of the same thumbnail both succeed and a reader never
 sees half a JPEG, even if the app is killed mid-write.
+
+Making a thumbnail is the first full decode of an image (import reads only its header), so a
+truncated or damaged file is found here: `mark_unreadable` records it in the project, so that
+the status bar, the preflight and training all count it as unreadable, with its reason.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 import tempfile
 from pathlib import Path
 
-from mbv2gui.core.images import load_pil
+from mbv2gui.core.errors import UserError
+from mbv2gui.core.images import ImageError, display_path, load_pil
+from mbv2gui.core.project import Project
 
 JPEG_QUALITY = 85
 
@@ -59,3 +66,30 @@ class ThumbnailCache:
     def get(self, image_path: str | os.PathLike, content_hash: str) -> Path:
         """The cached thumbnail, made first if needed."""
         return self.cached(content_hash) or self.make(image_path, content_hash)
+
+
+def mark_unreadable(project_path: str | os.PathLike, content_hash: str,
+                    error: ImageError) -> list[int]:
+    """Records that the image with this content was found unusable when it was decoded (its
+    thumbnail failed): status "unreadable" with the error's reason. Opens its own connection,
+    so any thread may call it. Returns the ids whose status changed: none if the image is not
+    in the project or was already marked, or if the file could not be *read* at all (missing,
+    no permission: a matter of the file's place, which the check on open follows, not of its
+    content)."""
+    if error.is_access_problem:
+        return []
+    try:
+        project = Project.open(project_path)
+        try:
+            image_id = project.find_by_hash(content_hash)
+            record = project.image(image_id) if image_id is not None else None
+            if record is None or record.status != "ok":
+                return []
+            project.set_status({record.id: ("unreadable", error.reason)})
+            return [record.id]
+        finally:
+            project.close()
+    except sqlite3.Error as exc:
+        name = display_path(os.path.basename(error.path))
+        raise UserError(f"The project could not record that {name} cannot be read.",
+                        str(exc)) from exc

@@ -120,6 +120,8 @@ class LabelView(QWidget):
         self.preview.excludeRequested.connect(self.set_excluded)
         context.projectChanged.connect(self._on_project)
         context.imagesChanged.connect(self._on_images_changed)
+        # A file found broken when its thumbnail was made: every view recounts.
+        self.loader.imagesMarked.connect(context.imagesChanged.emit)
         context.classesChanged.connect(self._on_classes_changed)
         context.showImagesRequested.connect(self.show_ids)
         app = QCoreApplication.instance()

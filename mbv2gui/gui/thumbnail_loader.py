@@ -10,6 +10,11 @@ only turns the QImage into a QPixmap and keeps it in a memory-bounded LRU.
 Scrolling fast asks for thousands of tiles that are gone a frame later, so after each paint the
 queue is cut down to what the view still shows (`set_visible_hashes`), and the runners take the
 newest request first: stale requests are dropped, not decoded.
+
+Making a thumbnail is an image's first full decode: a file found broken then (a truncated JPEG
+passes import, which reads only the header) is marked unreadable in the project by the pool
+thread (`core.thumbnails.mark_unreadable`, its own connection), and `imagesMarked` tells the
+window, so the status bar, the preflight and training agree.
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ from typing import Callable
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 
+from mbv2gui.core.errors import UserError
 from mbv2gui.core.images import ImageError
-from mbv2gui.core.thumbnails import ThumbnailCache
+from mbv2gui.core.thumbnails import ThumbnailCache, mark_unreadable
 
 THUMBNAIL_PX = 160  # the cache size every view shares (see review_gallery.THUMB_CACHE_PX)
 MEMORY_BUDGET = 96 * 1024 * 1024  # bytes of decoded pixmaps kept in memory
@@ -46,7 +52,8 @@ def _size(pixmap: QPixmap) -> int:
 
 
 class _Signals(QObject):
-    done = Signal(int, str, QImage, str)  # generation, content hash, image, failure reason
+    # generation, content hash, image, failure reason, ids just marked unreadable
+    done = Signal(int, str, QImage, str, list)
 
 
 class _Runner(QRunnable):
@@ -59,8 +66,8 @@ class _Runner(QRunnable):
 
     def run(self) -> None:  # a pool thread
         while (job := self.loader._take()) is not None:
-            generation, cache, content_hash, path = job
-            reason, image = "", QImage()
+            generation, cache, project_path, content_hash, path = job
+            reason, image, marked = "", QImage(), []
             try:
                 file = cache.cached(content_hash) or cache.make(path, content_hash)
                 image = QImage(str(file))
@@ -68,13 +75,22 @@ class _Runner(QRunnable):
                     reason = "the thumbnail could not be decoded"
             except ImageError as exc:
                 reason = exc.reason
+                marked = self._mark(project_path, content_hash, exc)
             except (OSError, ValueError) as exc:  # a full disk, a read-only sidecar, a bad hash
                 reason = str(exc)
-            self.loader._signals.done.emit(generation, content_hash, image, reason)
+            self.loader._signals.done.emit(generation, content_hash, image, reason, marked)
+
+    @staticmethod
+    def _mark(project_path, content_hash: str, error: ImageError) -> list[int]:
+        try:
+            return mark_unreadable(project_path, content_hash, error)
+        except UserError:
+            return []  # the tile still says why; training will find the file again
 
 
 class ThumbnailLoader(QObject):
     ready = Signal(str)  # the content hash whose thumbnail (or failure) just arrived
+    imagesMarked = Signal(list)  # ids of images just found unreadable (status changed)
 
     def __init__(self, parent: QObject | None = None, threads: int | None = None):
         super().__init__(parent)
@@ -87,6 +103,7 @@ class ThumbnailLoader(QObject):
         self._signals = _Signals(self)
         self._signals.done.connect(self._on_done)
         self._cache: ThumbnailCache | None = None
+        self._project_path = None
         self._generation = 0
         self._pixmaps: OrderedDict[str, QPixmap] = OrderedDict()  # GUI thread only
         self._bytes = 0
@@ -111,6 +128,7 @@ class ThumbnailLoader(QObject):
             self._queue.clear()
             self._in_flight.clear()
             self._cache = ThumbnailCache(thumbnail_folder(project), THUMBNAIL_PX) if project else None
+            self._project_path = project.path if project else None
         self._pixmaps.clear()
         self._bytes = 0
         self._failed.clear()
@@ -171,13 +189,16 @@ class ThumbnailLoader(QObject):
                 return None
             content_hash, path = self._queue.popitem(last=True)  # newest: what the eye is on
             self._in_flight.add(content_hash)
-            return self._generation, self._cache, content_hash, path
+            return self._generation, self._cache, self._project_path, content_hash, path
 
-    def _on_done(self, generation: int, content_hash: str, image: QImage, reason: str) -> None:
+    def _on_done(self, generation: int, content_hash: str, image: QImage, reason: str,
+                 marked: list) -> None:
         with self._lock:
             if generation != self._generation:
                 return
             self._in_flight.discard(content_hash)
+        if marked:
+            self.imagesMarked.emit(marked)
         if reason:
             self._failed[content_hash] = Unreadable(reason)
         else:
