@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -69,3 +71,80 @@ def test_many_threads_at_once(tmp_path):
             assert thumb.size == (48, 32)
     leftovers = [p for p in (tmp_path / "thumbs").rglob("*") if p.is_file() and p.name.startswith(".tmp")]
     assert leftovers == []
+
+
+# ---------------------------------------------------------------- found broken at thumbnail time
+from imagefiles import truncate
+from mbv2gui.core.images import TRUNCATED
+from mbv2gui.core.importer import import_paths
+from mbv2gui.core.project import Project
+from mbv2gui.core.thumbnails import mark_unreadable
+
+
+@pytest.fixture
+def imported_truncated_jpeg(tmp_path):
+    """A project holding a good image and a truncated JPEG, both labeled "cat", as import
+    leaves them: both "ok" (import reads only headers, and the cut one's header is whole)."""
+    (tmp_path / "data" / "cat").mkdir(parents=True)
+    truncate(noisy_jpeg(tmp_path / "data" / "cat" / "cut.jpg", size=(200, 150)), 0.4)
+    write_image(tmp_path / "data" / "cat" / "fine.png", (0, 90, 0))
+    project = Project.create(tmp_path / "proj")
+    project.close()
+    import_paths(project.path, [tmp_path / "data"], lambda _event: None, lambda: False)
+    project = Project.open(project.path)
+    by_name = {Path(r.path).name: r for r in project.images()}
+    project.close()
+    assert {name: r.status for name, r in by_name.items()} == {"cut.jpg": "ok", "fine.png": "ok"}
+    return project.path, by_name["cut.jpg"], by_name["fine.png"]
+
+
+def test_truncated_jpeg_is_marked_unreadable_when_its_thumbnail_fails(tmp_path, imported_truncated_jpeg):
+    project_path, cut, fine = imported_truncated_jpeg
+    cache = ThumbnailCache(tmp_path / "thumbs", size=48)
+    cache.make(fine.path, fine.content_hash)
+    with pytest.raises(ImageError) as caught:
+        cache.make(cut.path, cut.content_hash)
+    assert mark_unreadable(project_path, cut.content_hash, caught.value) == [cut.id]
+    assert mark_unreadable(project_path, cut.content_hash, caught.value) == []  # already marked
+    project = Project.open(project_path)
+    try:
+        record = project.image(cut.id)
+        assert (record.status, record.reason) == ("unreadable", TRUNCATED)
+        assert project.status_counts() == {"ok": 1, "unreadable": 1}
+        # What training takes (labeled, readable) no longer counts it.
+        assert [image.id for image in project.labeled_images()] == [fine.id]
+    finally:
+        project.close()
+
+
+def test_a_file_that_vanished_is_not_marked_unreadable(tmp_path, imported_truncated_jpeg):
+    # Missing is the check on open's finding (status "missing"), not a fact about the content.
+    project_path, cut, _fine = imported_truncated_jpeg
+    os.unlink(cut.path)
+    with pytest.raises(ImageError) as caught:
+        ThumbnailCache(tmp_path / "thumbs").make(cut.path, cut.content_hash)
+    assert caught.value.is_access_problem
+    assert mark_unreadable(project_path, cut.content_hash, caught.value) == []
+    project = Project.open(project_path)
+    assert project.image(cut.id).status == "ok"
+    project.close()
+
+
+def test_gallery_loader_marks_it_and_tells_the_window(qtbot, imported_truncated_jpeg):
+    from mbv2gui.gui.thumbnail_loader import ThumbnailLoader, Unreadable
+
+    project_path, cut, fine = imported_truncated_jpeg
+    project = Project.open(project_path)
+    loader = ThumbnailLoader(threads=1)
+    try:
+        loader.set_project(project)
+        with qtbot.waitSignal(loader.imagesMarked, timeout=10000) as marked:
+            assert loader.pixmap(cut.content_hash, cut.path) is None  # queued
+        assert marked.args == [[cut.id]]
+        assert isinstance(loader.pixmap(cut.content_hash, cut.path), Unreadable)
+        # The window's own connection sees it at once (status bar, preflight).
+        assert project.image(cut.id).status == "unreadable"
+        assert project.status_counts() == {"ok": 1, "unreadable": 1}
+    finally:
+        loader.shutdown()
+        project.close()
