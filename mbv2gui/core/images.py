@@ -54,8 +54,10 @@ Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 # or wide image under the pixel limit, such as a 16-bit 16000×16000 PNG of a few hundred KB.
 MAX_DECODED_BYTES = 1 << 30
 
-# What Pillow's decoders raise on damaged or hostile data (each one seen in tests/
-# test_image_fuzz.py or in issue 13). Anything else is a bug in mbv2gui and is not hidden.
+# What Pillow's decoders raise on damaged or hostile data. Issue 13 and tests/test_image_fuzz.py
+# met OSError, SyntaxError, ValueError, TypeError and IndexError; Pillow itself treats SyntaxError,
+# IndexError, TypeError and struct.error as "not this format"; the rest is what its plugins'
+# parsing of a malformed field can raise. Anything else is a bug in mbv2gui and is not hidden.
 DECODER_ERRORS = (OSError, SyntaxError, EOFError, ValueError, TypeError, struct.error,
                   IndexError, KeyError, ZeroDivisionError, OverflowError, RuntimeError)
 
