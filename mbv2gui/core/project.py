@@ -245,7 +245,8 @@ class Project:
         try:
             yield self._db
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:  # SQLite already rolled back after "disk is full"
+                self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
 

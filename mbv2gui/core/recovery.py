@@ -139,6 +139,9 @@ def readable_rows(database: Path, should_stop=never_stop) -> Rows:
     the columns each table has there (a dropped column is simply absent)."""
     try:
         db = sqlite3.connect(database, isolation_level=None)
+        # Load the schema even where it points at broken or missing pages (a truncated
+        # file): SQLite then refuses only the reads that touch them, not every read.
+        db.execute("PRAGMA writable_schema=ON")
     except sqlite3.Error:
         return {}
     found: Rows = {}

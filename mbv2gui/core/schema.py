@@ -1,6 +1,8 @@
 """The project database's tables. Every statement is IF NOT EXISTS and runs on each open, so a
 new index reaches old projects; bump SCHEMA_VERSION and add a migration when a table changes."""
 
+import functools
+
 SCHEMA_VERSION = 1
 
 SCHEMA = """
@@ -42,6 +44,7 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 
+@functools.cache
 def expected_columns() -> dict[str, list[str]]:
     """{table: its columns} as SCHEMA defines them, read from SQLite itself (so this can never
     drift from SCHEMA): what opening checks a project has, and what recovery copies."""
