@@ -353,3 +353,19 @@ def test_window_shows_a_read_only_project(qtbot, window, tmp_path, monkeypatch):
     assert window.windowTitle() == "plants — read-only — mbv2gui"
     assert "opened read-only because" in window.notices.text()
     assert window.context.project.read_only_reason == "its file or folder cannot be written to"
+
+
+# ----------------------------------------------------------------- the command line
+def test_cli_names_the_damage_and_recovers(tmp_path, capsys):
+    from mbv2gui.cli import main
+
+    path = labeled_project(tmp_path, count=10)
+    sql(path, "ALTER TABLE images DROP COLUMN reason")
+    assert main(["evaluate", str(tmp_path / "no-run"), str(path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "is damaged: the table “images” lacks the column reason" in err
+    assert f'mbv2gui recover "{path}"' in err and "Traceback" not in err
+    images, labels = 10, sum(1 for i in range(10) if i % 4)  # as labeled_project labels
+    assert main(["recover", str(path), "--quiet"]) == 0
+    assert f"Recovered {images} images and {labels} labels" in capsys.readouterr().out
+    assert labels_in(tmp_path / "plants (recovered).mbv2") == (images, labels)
