@@ -84,8 +84,18 @@ def expect_damaged(path: Path, *words: str) -> ProjectDamaged:
 
 
 # ----------------------------------------------------------------- every damage is a sentence
+def rows_by_id(path: Path) -> dict:
+    project = Project.open(path)
+    try:
+        names = {c.id: c.name for c in project.classes()}
+        return {r.id: (r.path, r.content_hash, names.get(r.class_id)) for r in project.images()}
+    finally:
+        project.close()
+
+
 def test_flipped_bytes_in_the_middle_are_found_at_open_and_recovered(tmp_path):
     path = labeled_project(tmp_path)
+    healthy = rows_by_id(path)
     flip_page(path, middle_image_page(path))
     original = path.read_bytes()
     error = expect_damaged(path, "is damaged", "recovered copy")
@@ -96,6 +106,8 @@ def test_flipped_bytes_in_the_middle_are_found_at_open_and_recovered(tmp_path):
     assert Path(result.path) == tmp_path / "plants (recovered).mbv2"
     assert 0 < result.images < IMAGES and 0 < result.labels <= result.images
     assert (result.images, result.labels) == labels_in(Path(result.path))
+    recovered = rows_by_id(Path(result.path))
+    assert all(row == healthy[image_id] for image_id, row in recovered.items())  # no garbage
     assert result.summary().startswith(f"Recovered {result.images:,} images and "
                                        f"{result.labels:,} labels from the damaged project")
     assert "the original was left as it was" in result.summary()
@@ -108,8 +120,46 @@ def test_recovery_without_the_sqlite3_shell(tmp_path, monkeypatch):
     flip_page(path, middle_image_page(path, shift=1))
     expect_damaged(path, "is damaged")
     result = recover_project(path)
-    assert result.method == "row by row" and 0 < result.images < IMAGES
+    assert result.method.startswith("row by row") and 0 < result.images < IMAGES
     assert 0 < result.labels and result.classes == 3 and result.runs == 1
+
+
+def root_page(path: Path, table: str) -> int:
+    """The 0-based index of `table`'s root page (SQLite numbers pages from 1)."""
+    db = sqlite3.connect(path)
+    try:
+        return db.execute("SELECT rootpage FROM sqlite_master WHERE name=?", (table,)).fetchone()[0] - 1
+    finally:
+        db.close()
+
+
+def test_a_broken_root_page_hides_no_image(tmp_path, monkeypatch):
+    """No query reaches a row beneath a broken root page; the page scan still finds them all."""
+    monkeypatch.setattr(recovery.shutil, "which", lambda name: None)
+    path = labeled_project(tmp_path)
+    before = labels_in(path)
+    flip_page(path, root_page(path, "images"))
+    expect_damaged(path, "is damaged")
+    assert recovery.readable_rows(path)["images"][1] == []  # what SQL alone gets
+    result = recover_project(path)
+    assert (result.images, result.labels) == before and result.method.endswith("page scan")
+
+
+def test_lost_class_names_keep_their_images_together(tmp_path):
+    path = labeled_project(tmp_path)
+    before = labels_in(path)
+    flip_page(path, root_page(path, "classes"))
+    result = recover_project(path)
+    assert (result.images, result.labels) == before and result.unnamed_classes == 3
+    assert "The names of 3 classes were lost" in result.summary()
+    copy = Project.open(result.path)
+    try:
+        counts = copy.class_counts()
+        assert sorted(copy.class_names()) == [f"Recovered class {i}" for i in (1, 2, 3)]
+        assert sorted(counts[c.id] for c in copy.classes()) == sorted(
+            sum(1 for i in range(IMAGES) if i % 4 and i % 3 == k) for k in range(3))
+    finally:
+        copy.close()
 
 
 def test_truncated_file(tmp_path):

@@ -7,7 +7,9 @@ a WAL database can write to it. Two ways to get at the rows, the better result k
      installed (it reads the pages directly, so it gets rows past a broken b-tree page);
   2. always, a careful copy of what the Python binding can still read: table by table, by
      rowid ranges that are halved around every range that fails, down to single rows.
-     The packaged app cannot count on the shell, so this one alone must be good enough.
+     The packaged app cannot count on the shell, so this one alone must be good enough:
+     image and class rows that no query can reach (beneath a broken page) are then read
+     from the pages themselves (core/page_salvage.py).
 The rows found are then put into a new, healthy project, `name (recovered).mbv2`, keeping
 ids (so labels keep their classes) and leaving out any row that breaks a rule of SCHEMA.
 """
@@ -25,6 +27,7 @@ from pathlib import Path
 
 from mbv2gui.core.errors import JobCancelled, UserError
 from mbv2gui.core.jobs import ignore_events, message, never_stop, progress
+from mbv2gui.core.page_salvage import leaf_rows
 from mbv2gui.core.project import PROJECT_SUFFIX, Project
 from mbv2gui.core.schema import expected_columns
 
@@ -43,12 +46,18 @@ class RecoveryResult:
     classes: int
     runs: int
     skipped: int         # rows found but unusable (broken values)
-    method: str          # "sqlite3 .recover" or "row by row"
+    method: str          # "sqlite3 .recover" or "row by row" (", and page scan")
+    unnamed_classes: int = 0  # classes whose names were lost: “Recovered class N”
 
     def summary(self) -> str:
-        return (f"Recovered {self.images:,} image{'' if self.images == 1 else 's'} and "
+        text = (f"Recovered {self.images:,} image{'' if self.images == 1 else 's'} and "
                 f"{self.labels:,} label{'' if self.labels == 1 else 's'} from the damaged "
                 f"project into {Path(self.path).name}; the original was left as it was.")
+        if self.unnamed_classes:
+            text += (f" The names of {self.unnamed_classes} class"
+                     f"{'' if self.unnamed_classes == 1 else 'es'} were lost: they are called "
+                     "“Recovered class …”; rename them in the class list.")
+        return text
 
 
 def recovered_path(path: Path) -> Path:
@@ -107,7 +116,50 @@ def _best_rows(copy: Path, work: Path, should_stop) -> tuple[Rows, str]:
 
     def score(found: Rows) -> tuple[int, int]:
         return len(found.get("images", ((), []))[1]), sum(len(r) for _, r in found.values())
-    return max(candidates, key=lambda c: score(c[0]))
+    found, method = max(candidates, key=lambda c: score(c[0]))
+    if _add_orphans(found, copy):
+        method += " and page scan"
+    return found, method
+
+
+def _is_image(row: dict) -> bool:
+    return isinstance(row.get("path"), bytes)
+
+
+def _is_class(row: dict) -> bool:
+    return (isinstance(row.get("name"), str) and isinstance(row.get("position"), int)
+            and str(row.get("color", "")).startswith("#"))
+
+
+# The tables whose lost rows are worth a page scan (the labels), and what their rows look like.
+_ORPHAN_SHAPES = {"images": _is_image, "classes": _is_class}
+
+
+def _add_orphans(found: Rows, copy: Path) -> int:
+    """Adds the image and class rows that the pages still hold but no query could reach
+    (beneath a broken b-tree page). Returns how many were added."""
+    try:
+        cells = leaf_rows(copy)
+    except OSError:
+        return 0
+    added = 0
+    for table, looks_right in _ORPHAN_SHAPES.items():
+        columns, rows = found.get(table) or (expected_columns()[table], [])
+        if "id" not in columns:
+            continue
+        at = columns.index("id")
+        have = {row[at] for row in rows}
+        extra = []
+        for rowid, values in cells:
+            if rowid in have or len(values) != len(columns) or values[at] is not None:
+                continue  # the id is the rowid, so the record holds NULL in its place
+            values[at] = rowid
+            if looks_right(dict(zip(columns, values))):
+                extra.append(tuple(values))
+                have.add(rowid)
+        found[table] = (columns, rows + extra)
+        added += len(extra)
+    return added
 
 
 def _recover_with_shell(shell: str, copy: Path, salvage: Path, should_stop) -> bool:
@@ -196,9 +248,7 @@ def _write_project(found: Rows, scratch: Path, target: Path, method: str) -> Rec
             for table in ("classes", "images", "runs", "meta"):
                 columns, rows = found.get(table, ([], []))
                 skipped += _insert_rows(db, table, columns, rows, expected[table])
-            # A label whose class was lost is no label (the image itself is kept).
-            db.execute("UPDATE images SET class_id=NULL WHERE class_id NOT IN "
-                       "(SELECT id FROM classes)")
+            unnamed = _name_lost_classes(project, db)
         counts = db.execute(
             "SELECT (SELECT COUNT(*) FROM images), (SELECT COUNT(class_id) FROM images), "
             "(SELECT COUNT(*) FROM classes), (SELECT COUNT(*) FROM runs)").fetchone()
@@ -215,7 +265,22 @@ def _write_project(found: Rows, scratch: Path, target: Path, method: str) -> Rec
                         f"({exc.strerror}); copy the damaged project to a folder you can "
                         "write to and try again.", str(exc)) from exc
     return RecoveryResult(str(target), counts[0], counts[1], counts[2], counts[3], skipped,
-                          method)
+                          method, unnamed)
+
+
+def _name_lost_classes(project: Project, db) -> int:
+    """Images whose class row was lost keep their grouping: each lost class comes back as
+    “Recovered class N”, for the person to rename. Returns how many."""
+    lost = [row[0] for row in db.execute(
+        "SELECT DISTINCT class_id FROM images WHERE class_id IS NOT NULL AND class_id NOT IN "
+        "(SELECT id FROM classes) ORDER BY class_id")]
+    for class_id in lost:
+        name, number = f"Recovered class {class_id}", 1
+        while project.class_by_name(name) is not None:
+            number += 1
+            name = f"Recovered class {class_id} ({number})"
+        project._insert_class(db, name, class_id=class_id)  # noqa: SLF001
+    return len(lost)
 
 
 def _insert_rows(db, table: str, columns: list[str], rows: list[tuple],
