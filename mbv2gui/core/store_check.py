@@ -43,12 +43,31 @@ def stored_json(text, path: Path, what: str):
                              f"{path}: {what}: {exc}: {str(text)[:200]!r}") from exc
 
 
-def check_store(db, path: Path) -> None:
-    """Raises a `UserError` (mostly `ProjectDamaged`) for anything that would make a later
-    query fail; `db` is the project's guarded connection."""
+# Files whose pages were found sound, by (path, size, mtime): SQLite's page check reads the
+# whole file (150 ms at 50,000 images), and every job opens the project again; once per
+# process and version of the file is enough.
+_sound_files: set[tuple] = set()
+
+
+def _check_pages(db, path: Path) -> None:
+    try:
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        key = None
+    if key is not None and key in _sound_files:
+        return
     problems = [row[0] for row in db.execute("PRAGMA quick_check(5)")]
     if problems != ["ok"]:
         raise ProjectDamaged(path, "some of its pages are broken", "\n".join(problems))
+    if key is not None:
+        _sound_files.add(key)
+
+
+def check_store(db, path: Path) -> None:
+    """Raises a `UserError` (mostly `ProjectDamaged`) for anything that would make a later
+    query fail; `db` is the project's guarded connection."""
+    _check_pages(db, path)
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     expected = expected_columns()
     if not tables & set(expected):
