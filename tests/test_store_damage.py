@@ -419,3 +419,18 @@ def test_cli_names_the_damage_and_recovers(tmp_path, capsys):
     assert main(["recover", str(path), "--quiet"]) == 0
     assert f"Recovered {images} images and {labels} labels" in capsys.readouterr().out
     assert labels_in(tmp_path / "plants (recovered).mbv2") == (images, labels)
+
+
+def test_creating_on_a_full_disk_leaves_nothing_behind(tmp_path, monkeypatch):
+    real = sqlite3.connect
+
+    def connect(target, *args, **kwargs):  # SQLite makes the file, then finds no room
+        db = real(target, *args, **kwargs)
+        db.close()
+        raise sqlite3.OperationalError("database or disk is full")
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    with pytest.raises(UserError, match=r"The disk holding new.mbv2 is full \(.*try again"):
+        Project.create(tmp_path / "new")
+    monkeypatch.undo()
+    assert not (tmp_path / "new.mbv2").exists()
+    Project.create(tmp_path / "new").close()  # not "already exists"

@@ -196,16 +196,21 @@ class Project:
         except OSError as exc:
             raise UserError(f"The folder {path.parent} cannot be made ({exc.strerror}); "
                             "choose another place for the project.", str(exc)) from exc
+        db = None
         try:
             db = _connection(path, read_only=False, then="try again")
-        except _ReadOnly as exc:
-            raise UserError(f"A project cannot be made in {path.parent}: "
-                            f"{read_only_reason(path)}; choose another place.", str(exc)) from exc
-        try:
             db.executescript(SCHEMA)
             db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        except BaseException:
-            db.close()
+        except BaseException as exc:
+            if db is not None:
+                db.close()
+            # A half-made file would make the next try say "already exists".
+            for leftover in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
+                leftover.unlink(missing_ok=True)
+            if isinstance(exc, _ReadOnly):
+                raise UserError(f"A project cannot be made in {path.parent}: "
+                                f"{read_only_reason(path)}; choose another place.",
+                                str(exc)) from exc
             raise
         return cls(path, db)
 
