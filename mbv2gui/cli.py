@@ -19,6 +19,7 @@ SUBCOMMANDS = {
     "predict": "Predict the class of images with a trained run.",
     "evaluate": "Report accuracy, per-class metrics and the confusion matrix of a run.",
     "export": "Export a run's model to Keras, SavedModel, TFLite or ONNX.",
+    "recover": "Make a recovered copy of a damaged project beside it.",
 }
 
 
@@ -64,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(_command_module(args.command).run(args) or 0)
     except UserError as exc:
         print(f"mbv2gui: {exc.message}", file=sys.stderr)
+        if getattr(exc, "recoverable", False):  # a damaged project: say how to recover it
+            print(f"mbv2gui: to make the recovered copy: mbv2gui recover \"{exc.path}\"",
+                  file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("mbv2gui: interrupted.", file=sys.stderr)

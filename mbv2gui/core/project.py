@@ -20,6 +20,10 @@ from typing import Iterable, Iterator
 from mbv2gui.core.errors import UserError
 from mbv2gui.core.schema import SCHEMA, SCHEMA_VERSION
 from mbv2gui.core.splits import SPLITS
+from mbv2gui.core.store_check import check_header, check_store, stored_json
+from mbv2gui.core.store_errors import (GuardedConnection, disk_full_error, free_megabytes,
+                                       is_disk_full, is_read_only, read_only_reason,
+                                       read_only_write_error, store_error)
 
 PROJECT_SUFFIX = ".mbv2"
 
@@ -114,14 +118,69 @@ def sidecar_for(project_file: Path) -> Path:
     return project_file.with_name(project_file.name + "-data")
 
 
-class Project:
-    """An open project. Use `Project.create(path)` or `Project.open(path)`."""
+class _ReadOnly(Exception):
+    """A read-write connection was refused because the file or its folder is read-only."""
 
-    def __init__(self, path: Path, connection: sqlite3.Connection):
+
+def _writable(path: Path) -> bool:
+    # The folder too: WAL mode creates the -wal and -shm files beside the project.
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _connection(path: Path, read_only: bool, then: str) -> sqlite3.Connection:
+    """A guarded connection to `path`, set up and probed with one read, so that a refusal
+    shows here (where it can still be told apart: read-only, full, damaged) and not later.
+    Read-only: `mode=ro`, or `immutable=1` when not even the WAL's index can be made."""
+    uri = path.absolute().as_uri()
+    targets = [f"{uri}?mode=ro", f"{uri}?mode=ro&immutable=1"] if read_only else [str(path)]
+    for number, target in enumerate(targets, 1):
+        db = None
+        try:
+            db = sqlite3.connect(target, timeout=10.0, isolation_level=None, uri=read_only,
+                                 factory=GuardedConnection)
+            if not read_only:
+                db.execute("PRAGMA journal_mode=WAL")
+                # FULL: a committed label survives a power cut too, not only a crash or a kill.
+                db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            db.project_path = path  # from here on, every error is a sentence
+            return db
+        except sqlite3.DatabaseError as exc:
+            if db is not None:
+                db.close()
+            if is_disk_full(exc) or (free_megabytes(path) < 1 and not read_only):
+                raise disk_full_error(path, f"{path}: {exc}", then) from exc
+            if is_read_only(exc) and not read_only:
+                raise _ReadOnly(str(exc)) from exc
+            if number == len(targets):
+                raise store_error(exc, path) from exc
+    raise AssertionError("unreachable")
+
+
+class Project:
+    """An open project. Use `Project.create(path)` or `Project.open(path)`.
+
+    Every SQLite error becomes a `UserError` sentence (core/store_errors.py); a damaged file is
+    found at open (core/store_check.py). A healthy project that cannot be written (a read-only
+    folder or disk) opens read-only: `read_only` is True, `read_only_reason` says why, and any
+    change raises a sentence instead."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection,
+                 read_only_reason: str | None = None):
         self.path = path
         self.sidecar = sidecar_for(path)
-        self.sidecar.mkdir(parents=True, exist_ok=True)
+        self.read_only_reason = read_only_reason
+        try:
+            self.sidecar.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            if not read_only_reason:
+                raise
         self._db = connection
+
+    @property
+    def read_only(self) -> bool:
+        return bool(self.read_only_reason)
 
     # ----------------------------------------------------------------- open / create / close
     @classmethod
@@ -132,43 +191,49 @@ class Project:
         if path.exists():
             raise UserError(f"A project named {path.name} already exists in {path.parent}; "
                             "open it, or choose another name.")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return cls._connect(path, create=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"The folder {path.parent} cannot be made ({exc.strerror}); "
+                            "choose another place for the project.", str(exc)) from exc
+        db = None
+        try:
+            db = _connection(path, read_only=False, then="try again")
+            db.executescript(SCHEMA)
+            db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        except BaseException as exc:
+            if db is not None:
+                db.close()
+            # A half-made file would make the next try say "already exists".
+            for leftover in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
+                leftover.unlink(missing_ok=True)
+            if isinstance(exc, _ReadOnly):
+                raise UserError(f"A project cannot be made in {path.parent}: "
+                                f"{read_only_reason(path)}; choose another place.",
+                                str(exc)) from exc
+            raise
+        return cls(path, db)
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> "Project":
         path = Path(path)
         if not path.is_file():
             raise UserError(f"There is no project at {path}; it may have been moved or deleted.")
-        return cls._connect(path, create=False)
-
-    @classmethod
-    def _connect(cls, path: Path, create: bool) -> "Project":
-        db = None
+        check_header(path)
+        reason = None if _writable(path) else read_only_reason(path)
         try:
-            db = sqlite3.connect(path, timeout=10.0, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            # FULL: a committed label survives a power cut too, not only a crash or a kill.
-            db.execute("PRAGMA synchronous=FULL")
-            db.execute("PRAGMA foreign_keys=ON")
-            if create:
-                db.executescript(SCHEMA)
-                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            else:
-                row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-                if row is None or int(row[0]) > SCHEMA_VERSION:
-                    raise UserError(f"{path.name} was made by a newer version of mbv2gui; "
-                                    "update the app to open it.")
+            db = _connection(path, read_only=reason is not None, then="open it again")
+        except _ReadOnly:
+            reason = read_only_reason(path)
+            db = _connection(path, read_only=True, then="open it again")
+        try:
+            check_store(db, path)
+            if reason is None:
                 db.executescript(SCHEMA)  # idempotent: adds indexes newer versions define
-        except sqlite3.DatabaseError as exc:
-            if db is not None:
-                db.close()  # else the damaged file stays open (and locked on Windows)
-            raise UserError(f"{path.name} is not a readable mbv2gui project (the file is "
-                            "damaged or is another kind of file).", str(exc)) from exc
-        except UserError:
-            db.close()
+        except BaseException:
+            db.close()  # else the damaged file stays open (and locked on Windows)
             raise
-        return cls(path, db)
+        return cls(path, db, reason)
 
     def close(self) -> None:
         self._db.close()
@@ -179,18 +244,21 @@ class Project:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        if self.read_only:
+            raise read_only_write_error(self.path, self.read_only_reason)
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self._db
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:  # SQLite already rolled back after "disk is full"
+                self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
 
     # ----------------------------------------------------------------- settings
     def setting(self, key: str, default=None):
         row = self._db.execute("SELECT value FROM meta WHERE key=?", (f"setting:{key}",)).fetchone()
-        return default if row is None else json.loads(row[0])
+        return default if row is None else stored_json(row[0], self.path, f"the setting “{key}”")
 
     def set_setting(self, key: str, value) -> None:
         with self._transaction() as db:
@@ -214,22 +282,31 @@ class Project:
         rows = self._db.execute("SELECT class_id, COUNT(*) FROM images GROUP BY class_id")
         return {class_id: count for class_id, count in rows}
 
-    def _check_class_name(self, name: str, exclude_id: int | None = None) -> str:
+    def _check_class_name(self, name: str, exclude_id: int | None = None,
+                          existing_ok: bool = False) -> tuple[str, ClassInfo | None]:
+        """The stripped name, and the class already called so when `existing_ok`."""
         name = name.strip()
         if not name:
             raise UserError("A class needs a name; type one and try again.")
         clash = self.class_by_name(name)
+        if clash and existing_ok:
+            return name, clash
         if clash and clash.id != exclude_id:
             raise UserError(f"There is already a class named “{name}”; choose another name, "
                             "or merge the two classes.")
-        return name
+        return name, None
 
     def add_class(self, name: str, color: str | None = None, class_id: int | None = None,
-                  position: int | None = None) -> ClassInfo:
-        """A new class at the end (or, for undo, with its old id and position)."""
-        name = self._check_class_name(name)
+                  position: int | None = None, existing_ok: bool = False) -> ClassInfo:
+        """A new class at the end (or, for undo, with its old id and position).
+
+        The name is checked inside the write transaction, so two windows adding the same name
+        at once get one class and a sentence, never a clash in the database. With
+        `existing_ok` (an import bringing its classes) a class of exactly that name is
+        returned as it is."""
         with self._transaction() as db:
-            return self._insert_class(db, name, color, class_id, position)
+            name, existing = self._check_class_name(name, existing_ok=existing_ok)
+            return existing or self._insert_class(db, name, color, class_id, position)
 
     def _insert_class(self, db, name, color=None, class_id=None, position=None) -> ClassInfo:
         count, last = db.execute("SELECT COUNT(*), COALESCE(MAX(position), -1) FROM classes").fetchone()
@@ -240,8 +317,8 @@ class Project:
         return ClassInfo(cursor.lastrowid, name, color, position)
 
     def rename_class(self, class_id: int, name: str) -> None:
-        name = self._check_class_name(name, exclude_id=class_id)
         with self._transaction() as db:
+            name, _ = self._check_class_name(name, exclude_id=class_id)
             db.execute("UPDATE classes SET name=? WHERE id=?", (name, class_id))
 
     def set_class_color(self, class_id: int, color: str) -> None:
@@ -421,7 +498,8 @@ class Project:
     def runs(self) -> list[RunRecord]:
         rows = self._db.execute("SELECT id, created, run_dir, config, metrics FROM runs "
                                 "ORDER BY created, id")
-        return [RunRecord(r[0], r[1], r[2], json.loads(r[3]), json.loads(r[4])) for r in rows]
+        return [RunRecord(r[0], r[1], r[2], stored_json(r[3], self.path, f"the settings of run {r[0]}"),
+                          stored_json(r[4], self.path, f"the results of run {r[0]}")) for r in rows]
 
     def delete_run(self, run_id: str) -> None:
         with self._transaction() as db:

@@ -1,6 +1,8 @@
 """The project database's tables. Every statement is IF NOT EXISTS and runs on each open, so a
 new index reaches old projects; bump SCHEMA_VERSION and add a migration when a table changes."""
 
+import functools
+
 SCHEMA_VERSION = 1
 
 SCHEMA = """
@@ -40,3 +42,19 @@ CREATE TABLE IF NOT EXISTS runs (
     metrics TEXT NOT NULL
 );
 """
+
+
+@functools.cache
+def expected_columns() -> dict[str, list[str]]:
+    """{table: its columns} as SCHEMA defines them, read from SQLite itself (so this can never
+    drift from SCHEMA): what opening checks a project has, and what recovery copies."""
+    import sqlite3
+
+    db = sqlite3.connect(":memory:")
+    try:
+        db.executescript(SCHEMA)
+        tables = [r[0] for r in db.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' ORDER BY rowid")]
+        return {t: [r[1] for r in db.execute(f"PRAGMA table_info({t})")] for t in tables}
+    finally:
+        db.close()

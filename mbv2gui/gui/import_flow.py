@@ -55,9 +55,9 @@ class ImportCommand(QUndoCommand):
         taken = {c.id for c in project.classes()}
         new_id = {}
         for info in self._classes:
-            same = project.class_by_name(info.name) or project.add_class(
-                info.name, info.color, class_id=None if info.id in taken else info.id,
-                position=info.position)
+            same = project.add_class(info.name, info.color, position=info.position,
+                                     class_id=None if info.id in taken else info.id,
+                                     existing_ok=True)
             new_id[info.id] = same.id
         project.restore_images([replace(r, class_id=new_id.get(r.class_id, r.class_id))
                                 for r in self._records])

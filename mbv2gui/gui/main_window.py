@@ -203,7 +203,8 @@ class MainWindow(QMainWindow):
         self.menus.set_project_open(is_open)
         self.pages.setCurrentIndex(WORKSPACE if is_open else WELCOME)
         if is_open:
-            self.setWindowTitle(f"{project.name} — mbv2gui")
+            read_only = " — read-only" if getattr(project, "read_only", False) else ""
+            self.setWindowTitle(f"{project.name}{read_only} — mbv2gui")
             self.setWindowFilePath(str(project.path))
             # Qt may make a row current without selecting it; select it so the sidebar shows it.
             row = max(0, self.navigation.currentRow())

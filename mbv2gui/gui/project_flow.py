@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from mbv2gui.core.errors import UserError
 from mbv2gui.core.project import PROJECT_SUFFIX, Project
+from mbv2gui.core.store_errors import ProjectDamaged, read_only_notice
 from mbv2gui.gui.context import AppContext
 from mbv2gui.gui.notice_bar import NoticeBar
 from mbv2gui.gui.settings import remember_project
@@ -90,12 +91,59 @@ class ProjectFlow(QObject):
         as when reopening the last project at start-up)."""
         try:
             project = Project.open(path)
+        except ProjectDamaged as exc:
+            if exc.recoverable:
+                self._offer_recovery(exc, quiet)
+            else:
+                self._complain("The project could not be opened.", exc, quiet)
+            return False
         except UserError as exc:
             self._complain("The project could not be opened.", exc, quiet)
             return False
         self._adopt(project)
-        self.check_files()
+        if project.read_only:  # the check records what it finds: it cannot here
+            self._notices.show_notice(read_only_notice(project.path, project.read_only_reason),
+                                      level="warning")
+        else:
+            self.check_files()
         return True
+
+    # ----------------------------------------------------------------- a damaged project
+    RECOVER = "Make a Recovered Copy"
+
+    def _offer_recovery(self, exc: ProjectDamaged, quiet: bool) -> None:
+        """Says what is damaged and offers a recovered copy beside it (the original is never
+        changed); a notice at start-up, a dialog otherwise."""
+        path = str(exc.path)
+        if quiet:
+            self._notices.show_notice(exc.message, [(self.RECOVER, lambda: self.recover(path))],
+                                      level="warning", detail=exc.detail)
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, "mbv2gui", exc.message, parent=self._window)
+        box.setInformativeText("The recovered copy holds every image, label and run that can "
+                               "still be read. The damaged file is left as it is.")
+        box.setDetailedText(exc.detail)
+        recover = box.addButton(self.RECOVER, QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(recover)
+        box.exec()
+        if box.clickedButton() is recover:
+            self.recover(path)
+
+    def recover(self, path: str):
+        """Makes the recovered copy off the GUI thread, then opens it. Returns the job."""
+        from mbv2gui.core.recovery import recover_project
+
+        job = self._context.jobs.start(recover_project, path, name="making a recovered copy")
+        job.finished.connect(self._on_recovered)
+        job.failed.connect(lambda message, detail: self._notices.show_notice(
+            message, level="warning", detail=detail))
+        self._status.jobs.track(job, "Making a recovered copy")
+        return job
+
+    def _on_recovered(self, result) -> None:
+        if self.open_project(result.path):
+            self._notices.show_notice(result.summary(), level="info")
 
     def create_project(self, path: str) -> bool:
         try:
