@@ -213,14 +213,12 @@ def evaluate_files(run, items: Sequence[tuple[str, str]], report=ignore_events,
 
 
 def folder_items(folder: str | os.PathLike) -> list[tuple[str, str]]:
-    """(path, class name) for every image in a folder of class subfolders."""
-    from mbv2gui.core.images import is_image_name
+    """(path, class name) for every image in a folder of class subfolders (listed by the one
+    folder walker; a refused file, such as a pipe, is kept: its reading fails with the reason
+    and it is left out with the unreadable ones)."""
+    from mbv2gui.core.folders import class_folder
 
-    items = []
-    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-        if entry.is_dir() and not entry.name.startswith("."):
-            for root, _dirs, files in os.walk(entry.path):
-                items += [(os.path.join(root, f), entry.name) for f in sorted(files) if is_image_name(f)]
+    items = [(found.path, found.label) for found in class_folder(folder).found]
     if not items:
         raise UserError(f"{folder} holds no images in class subfolders; put each class's "
                         "images in a subfolder named after the class.")

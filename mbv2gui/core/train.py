@@ -84,6 +84,12 @@ def train(data, config: TrainConfig | None = None, report=ignore_events, should_
     config = config or TrainConfig()
     started = time.monotonic()
     project_path, train_data = load_train_data(data, config.val_split, config.seed)
+    if train_data.unreadable:  # files of a folder that could not even be hashed: a pipe, ...
+        from mbv2gui.core.images import ImageError
+
+        first = ImageError(*train_data.unreadable[0])
+        report(message(f"{len(train_data.unreadable)} image(s) could not be read and were left "
+                       f"out (the first: {first.message})", "warning"))
     run_id = Path(run_dir).name if run_dir else new_run_id()
     if run_dir is None:
         from mbv2gui.core.project import sidecar_for
