@@ -183,7 +183,7 @@ def evaluate_files(run, items: Sequence[tuple[str, str]], report=ignore_events,
     """A job: predicts `items` ((path, class name) pairs) with the run's model and compares.
     Images of a class the run does not know cannot be scored; they are left out with a
     warning. Unreadable images are left out the same way."""
-    from mbv2gui.core.jobs import message
+    from mbv2gui.core.jobs import left_out, message
     from mbv2gui.core.predict import predict_files  # TensorFlow: only when this job runs
 
     names = list(run.class_names)
@@ -197,10 +197,10 @@ def evaluate_files(run, items: Sequence[tuple[str, str]], report=ignore_events,
         raise UserError("None of the images are labeled with a class this run knows; "
                         f"its classes are {', '.join(names)}.")
     results = predict_files(run, [p for p, _ in known], report, should_stop, top_k=len(names))
-    rows, failed = [], 0
+    rows, failed = [], []
     for (path, true), result in zip(known, results):
         if result.get("error"):
-            failed += 1
+            failed.append(result["error"])
             continue
         probabilities = np.zeros(len(names))
         for label, probability in result["top_k"]:
@@ -208,7 +208,7 @@ def evaluate_files(run, items: Sequence[tuple[str, str]], report=ignore_events,
         rows.append({"path": path, "content_hash": None, "true": true, "split": "data",
                      "probabilities": probabilities})
     if failed:
-        report(message(f"{failed} image(s) could not be read and were left out.", "warning"))
+        report(left_out(failed))
     return evaluate(rows, names, split=None)
 
 
