@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,13 +15,13 @@ from helpers_images import make_class_tree, random_backbone_weights
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def mbv2gui(*args, home=None):
+def mbv2gui(*args, home=None, timeout=300):
     env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
     if home:
         env["XDG_CACHE_HOME"] = str(home / "cache")
         env["KERAS_HOME"] = str(home / "keras")
     return subprocess.run([sys.executable, "-m", "mbv2gui", *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300, env=env)
+                          capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def test_train_then_predict_csv(tmp_path):
@@ -59,3 +60,48 @@ def test_bad_input_exits_non_zero_with_one_sentence(tmp_path):
     assert "Traceback" not in done.stderr
     done = mbv2gui("predict", tmp_path / "nowhere", tmp_path / "data", home=tmp_path)
     assert done.returncode == 2 and "not a training run folder" in done.stderr
+
+
+def test_hostile_files_in_a_folder_cost_only_themselves(tmp_path):
+    """A FIFO named x.jpg and a y.jpg link to /dev/zero once hung `train FOLDER` (it hashed
+    them); a macOS ._ file was trained on though import skips it. Now train, predict and
+    evaluate each finish in time, see the same 8 images, and name each bad file with a reason.
+    The timeouts turn a hang back into a failure."""
+    made = make_class_tree(tmp_path / "data", ["red", "blue"], per_class=4, size=32)
+    red = tmp_path / "data" / "red"
+    os.mkfifo(red / "x.jpg")
+    os.symlink("/dev/zero", red / "y.jpg")
+    shutil.copy(made["red"][1], red / "._red_001.jpg")  # decodable, but hidden: never used
+    (red / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    os.symlink(tmp_path / "data", red / "loop")  # walked once, not forever
+    run = tmp_path / "run"
+
+    done = mbv2gui("train", tmp_path / "data", "--out", run, "--weights", "none", "--epochs", 1,
+                   "--image-size", 32, "--batch-size", 4, "--quiet", home=tmp_path, timeout=150)
+    assert done.returncode == 0, done.stderr
+    assert "2 image(s) could not be read and were left out" in done.stderr  # found when listed
+    assert "x.jpg cannot be used: it is not a regular file" in done.stderr
+    assert "y.jpg cannot be used: it is not a regular file" in done.stderr
+    assert "1 image(s) could not be read and were left out" in done.stderr  # found when decoded
+    assert "corrupt.png cannot be used" in done.stderr
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["unreadable"] == 3
+    assert sum(n for split in metrics["counts"].values() for n in split.values()) == 8
+
+    done = mbv2gui("predict", run, tmp_path / "data", "--csv", tmp_path / "out.csv", "--quiet",
+                   home=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with open(tmp_path / "out.csv", newline="") as handle:
+        table = {Path(row["path"]).name: row for row in csv.DictReader(handle)}
+    assert len(table) == 11 and "._red_001.jpg" not in table  # a row for every file, bad ones too
+    assert {name for name, row in table.items() if row["error"]} == {"x.jpg", "y.jpg", "corrupt.png"}
+    assert "not a regular file" in table["x.jpg"]["error"] and table["x.jpg"]["label"] == ""
+    assert "corrupt.png cannot be used" in table["corrupt.png"]["error"]
+    assert all(row["label"] in {"red", "blue"} for row in table.values() if not row["error"])
+    assert "3 of 11" in done.stderr
+
+    done = mbv2gui("evaluate", run, tmp_path / "data", "--quiet", home=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert " on 8 images" in done.stdout.splitlines()[0]
+    assert "3 image(s) could not be read and were left out" in done.stderr
+    assert "y.jpg cannot be used: it is not a regular file" in done.stderr

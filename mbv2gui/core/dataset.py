@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mbv2gui.core.errors import UserError
-from mbv2gui.core.images import ImageError, content_hash, is_image_name
+from mbv2gui.core.images import ImageError, content_hash
 from mbv2gui.core.splits import assign_splits, validation_count
 
 
@@ -42,27 +42,26 @@ class TrainData:
 
     @classmethod
     def from_folder(cls, folder, val_split: float = 0.2, seed: int = 0) -> "TrainData":
+        from mbv2gui.core.folders import class_folder
+
         folder = Path(folder)
         if not folder.is_dir():
             raise UserError(f"{folder} is not a folder; give a folder with one subfolder of "
                             "images per class, or a project file.")
-        classes = sorted(e.name for e in os.scandir(folder)
-                         if e.is_dir() and not e.name.startswith("."))
+        listing = class_folder(folder)
+        classes = listing.classes
         paths, labels, hashes, unreadable = [], [], [], []
-        for name in classes:
-            for root, dirs, files in os.walk(folder / name):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for file in sorted(files):
-                    if not is_image_name(file):
-                        continue
-                    path = os.path.join(root, file)
-                    try:
-                        hashes.append(content_hash(path))
-                    except ImageError as exc:
-                        unreadable.append((path, exc.reason))
-                        continue
-                    paths.append(path)
-                    labels.append(name)
+        for found in listing.found:
+            if found.problem:  # a pipe or a device: hashing it would never end
+                unreadable.append((found.path, found.problem))
+                continue
+            try:
+                hashes.append(content_hash(found.path))
+            except ImageError as exc:
+                unreadable.append((found.path, exc.reason))
+                continue
+            paths.append(found.path)
+            labels.append(found.label)
         check_classes(classes, labels, val_split, f"the folder {folder.name}")
         keys = [os.path.relpath(p, folder) for p in paths]
         splits = assign_splits(keys, labels, ["auto"] * len(paths), val_split, seed)

@@ -183,7 +183,7 @@ def evaluate_files(run, items: Sequence[tuple[str, str]], report=ignore_events,
     """A job: predicts `items` ((path, class name) pairs) with the run's model and compares.
     Images of a class the run does not know cannot be scored; they are left out with a
     warning. Unreadable images are left out the same way."""
-    from mbv2gui.core.jobs import message
+    from mbv2gui.core.jobs import left_out, message
     from mbv2gui.core.predict import predict_files  # TensorFlow: only when this job runs
 
     names = list(run.class_names)
@@ -197,10 +197,10 @@ def evaluate_files(run, items: Sequence[tuple[str, str]], report=ignore_events,
         raise UserError("None of the images are labeled with a class this run knows; "
                         f"its classes are {', '.join(names)}.")
     results = predict_files(run, [p for p, _ in known], report, should_stop, top_k=len(names))
-    rows, failed = [], 0
+    rows, failed = [], []
     for (path, true), result in zip(known, results):
         if result.get("error"):
-            failed += 1
+            failed.append(result["error"])
             continue
         probabilities = np.zeros(len(names))
         for label, probability in result["top_k"]:
@@ -208,19 +208,17 @@ def evaluate_files(run, items: Sequence[tuple[str, str]], report=ignore_events,
         rows.append({"path": path, "content_hash": None, "true": true, "split": "data",
                      "probabilities": probabilities})
     if failed:
-        report(message(f"{failed} image(s) could not be read and were left out.", "warning"))
+        report(left_out(failed))
     return evaluate(rows, names, split=None)
 
 
 def folder_items(folder: str | os.PathLike) -> list[tuple[str, str]]:
-    """(path, class name) for every image in a folder of class subfolders."""
-    from mbv2gui.core.images import is_image_name
+    """(path, class name) for every image in a folder of class subfolders (listed by the one
+    folder walker; a refused file, such as a pipe, is kept: its reading fails with the reason
+    and it is left out with the unreadable ones)."""
+    from mbv2gui.core.folders import class_folder
 
-    items = []
-    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-        if entry.is_dir() and not entry.name.startswith("."):
-            for root, _dirs, files in os.walk(entry.path):
-                items += [(os.path.join(root, f), entry.name) for f in sorted(files) if is_image_name(f)]
+    items = [(found.path, found.label) for found in class_folder(folder).found]
     if not items:
         raise UserError(f"{folder} holds no images in class subfolders; put each class's "
                         "images in a subfolder named after the class.")

@@ -3,11 +3,12 @@
 Both are jobs (`job(..., report, should_stop) -> ImportSummary`, see mbv2gui.core.jobs) and run
 in a worker thread, so each opens its own connection to the project and closes it at the end.
 
-The folder rule (Keras' `flow_from_directory` layout): when a dropped folder has subfolders that
-hold images, each top-level subfolder's name is the class of every image under it, at any depth.
-Images lying directly in a dropped folder, and files dropped on their own, arrive unlabeled.
-A folder whose images all lie directly in it (no class subfolders) therefore arrives unlabeled:
-the user names the class, we do not guess it from a folder name that may be "Downloads".
+The folder rule (Keras' `flow_from_directory` layout; the files are listed by the one folder
+walker, mbv2gui.core.folders): when a dropped folder has subfolders that hold images, each
+top-level subfolder's name is the class of every image under it, at any depth. Images lying
+directly in a dropped folder, and files dropped on their own, arrive unlabeled. A folder whose
+images all lie directly in it (no class subfolders) therefore arrives unlabeled: the user names
+the class, we do not guess it from a folder name that may be "Downloads".
 
 Events, besides "progress" (counting first, with total None, then done/total over the files):
   {"type": "images_added", "ids": [int, ...]}  after each committed batch (~200 files or 0.3 s)
@@ -28,9 +29,10 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from mbv2gui.core.errors import UserError
+from mbv2gui.core.folders import MISSING, NOT_REGULAR, walk_dropped
 from mbv2gui.core.images import ImageError, content_hash, display_path, image_info, is_image_name
 from mbv2gui.core.jobs import Report, ShouldStop, Throttle, progress
-from mbv2gui.core.project import PROJECT_SUFFIX, NewImage, Project
+from mbv2gui.core.project import NewImage, Project
 
 BATCH_FILES = 200
 BATCH_SECONDS = 0.3
@@ -42,7 +44,6 @@ CHUNK_FILES = 8
 # database writes.
 WORKERS = min(4, (os.cpu_count() or 1) + 2)
 PARALLEL_FROM_BYTES = 128 * 1024
-SIDECAR_SUFFIX = PROJECT_SUFFIX + "-data"  # see project.sidecar_for
 HEADER_NAMES = {"path", "file", "filename", "file_name", "filepath", "file_path", "image"}
 LABEL_NAMES = {"label", "class", "category"}
 
@@ -100,63 +101,6 @@ class ImportSummary:
         return "\n".join(lines)
 
 
-# ------------------------------------------------------------------------- finding files
-class _Walker:
-    """Lists (path, label) pairs under the dropped paths; follows symlinks but never a loop."""
-
-    def __init__(self, summary: ImportSummary, should_stop: ShouldStop, tick):
-        self.summary, self.should_stop, self.tick = summary, should_stop, tick
-        self.visited: set[tuple[int, int]] = set()  # (device, inode) of every folder entered
-
-    def _enter(self, folder: str) -> list[os.DirEntry] | None:
-        """The folder's entries, or None if it was already seen (a loop or a second link)."""
-        try:
-            info = os.stat(folder)
-            if (info.st_dev, info.st_ino) in self.visited:
-                return None
-            self.visited.add((info.st_dev, info.st_ino))
-            with os.scandir(folder) as entries:
-                return sorted(entries, key=lambda e: e.name)
-        except OSError:
-            return None  # an unreadable folder holds nothing we can import
-
-    def _kind(self, entry: os.DirEntry) -> str:
-        """'folder', 'image', 'other', or 'ignore' (hidden entries such as .DS_Store or ._x.jpg,
-        and other projects' sidecar folders, whose thumbnails are not the user's images)."""
-        if entry.name.startswith("."):
-            return "ignore"
-        try:
-            if entry.is_dir():
-                return "ignore" if entry.name.endswith(SIDECAR_SUFFIX) else "folder"
-        except OSError:
-            return "other"
-        return "image" if is_image_name(entry.name) else "other"
-
-    def _walk(self, folder: str, top: bool, label: str | None) -> Iterator[tuple[str, str | None]]:
-        for entry in self._enter(folder) or ():
-            if self.should_stop():
-                return
-            kind = self._kind(entry)
-            if kind == "folder":
-                # Below a dropped folder, the top-level subfolder names the class of everything
-                # under it; display_path keeps a non-UTF-8 folder name storable as text.
-                yield from self._walk(entry.path, False, display_path(entry.name) if top else label)
-            elif kind == "image":
-                self.tick()
-                yield entry.path, label
-            elif kind == "other":
-                self.summary.non_images += 1
-
-    def dropped(self, path: str) -> Iterator[tuple[str, str | None]]:
-        if os.path.isdir(path):
-            yield from self._walk(path, True, None)
-        elif is_image_name(path):
-            self.tick()
-            yield path, None
-        else:
-            self.summary.non_images += 1
-
-
 # ------------------------------------------------------------------------- reading files
 def _inspect(path: str, label: str | None) -> NewImage:
     """Size, mtime, content hash and size in pixels; a file that cannot be read is still
@@ -164,11 +108,11 @@ def _inspect(path: str, label: str | None) -> NewImage:
     try:
         info = os.stat(path)
     except OSError:
-        return NewImage(path, 0, 0.0, None, None, None, "unreadable",
-                        "the file is missing (it was moved or deleted)", label)
-    if not stat.S_ISREG(info.st_mode):  # a pipe named x.jpg would block the read forever
-        return NewImage(path, 0, info.st_mtime, None, None, None, "unreadable",
-                        "it is not a regular file", label)
+        return NewImage(path, 0, 0.0, None, None, None, "unreadable", MISSING, label)
+    # The walker refuses pipes and devices; checked again here for a CSV row, or a file
+    # replaced since it was listed: a pipe named x.jpg would block the read forever.
+    if not stat.S_ISREG(info.st_mode):
+        return NewImage(path, 0, info.st_mtime, None, None, None, "unreadable", NOT_REGULAR, label)
     digest = None
     try:
         digest = content_hash(path)
@@ -281,8 +225,12 @@ def import_paths(project_path: str | os.PathLike, paths: Iterable[str | os.PathL
     project = Project.open(project_path)
     try:
         report(progress(0, None, "Counting files…"))
-        walker = _Walker(summary, should_stop, _counting(report))
-        items = [item for path in paths for item in walker.dropped(os.path.abspath(os.fsdecode(path)))]
+        listing = walk_dropped([os.path.abspath(os.fsdecode(path)) for path in paths],
+                               should_stop, _counting(report))
+        summary.non_images = listing.non_images
+        # A refused file (a pipe, a device) is still added, as unreadable with its reason
+        # (_inspect tells it again without opening it), so the user sees it listed.
+        items = [(found.path, found.label) for found in listing.found]
         if should_stop():
             summary.cancelled = True
             return summary

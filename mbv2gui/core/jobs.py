@@ -52,3 +52,13 @@ def progress(done: int, total: int | None, message: str = "") -> Event:
 
 def message(text: str, level: str = "info") -> Event:
     return {"type": "message", "text": text, "level": level}
+
+
+
+def left_out(sentences: list[str], limit: int = 5) -> Event:
+    """A warning naming the files a job left out: `sentences` are their errors' messages (each
+    names its file and says why; see images.ImageError), the first `limit` quoted. One bad file
+    costs only itself, and the user learns which it was and why."""
+    more = f" (and {len(sentences) - limit} more)" if len(sentences) > limit else ""
+    return message(f"{len(sentences)} image(s) could not be read and were left out: "
+                   f"{' '.join(sentences[:limit])}{more}", "warning")

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from mbv2gui.core.errors import JobCancelled
+from mbv2gui.core.folders import file_problem
 from mbv2gui.core.images import ImageError, load_pil
 
 
@@ -80,10 +81,18 @@ def iter_batches(paths: Sequence[str], size: int, batch_size: int,
 
 
 def _decode_or_error(path: str, size: int):
+    """The pixels, or the ImageError saying why not: one bad file is one entry with a reason
+    in training, features, prediction and suggestions alike, and the others go on."""
+    problem = file_problem(path)
+    if problem:  # a pipe or a device named x.jpg is never opened: its read may never end
+        return ImageError(path, problem)
     try:
         return decode_resized(path, size)
     except ImageError as exc:
         return exc
+    except Exception as exc:  # noqa: BLE001 - the loader should say ImageError; never lose a job to one file
+        return ImageError(path, "the image data is damaged and cannot be decoded",
+                          f"{type(exc).__name__}: {exc}")
 
 
 class PixelStore:

@@ -7,28 +7,17 @@ the reason; the others still run.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Sequence
 
-from mbv2gui.core.errors import UserError
-from mbv2gui.core.images import is_image_name
 from mbv2gui.core.jobs import Throttle, ignore_events, never_stop, progress
 
 
-def expand_paths(items: Sequence[str]) -> list[str]:
-    """Files as given, folders replaced by the images inside them (recursively, sorted)."""
-    paths = []
-    for item in items:
-        if os.path.isdir(item):
-            for root, dirs, files in os.walk(item):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                paths += [os.path.join(root, f) for f in sorted(files) if is_image_name(f)]
-        elif os.path.exists(item) or os.path.islink(item):
-            paths.append(str(item))
-        else:
-            raise UserError(f"{item} does not exist; give image files or folders of images.")
-    return paths
+def expand_paths(items: Sequence[str], should_stop=never_stop) -> list[str]:
+    """Files as given, folders replaced by the images inside them (the one folder walker's
+    rules: sorted, no hidden files, no loops; see mbv2gui.core.folders.image_files)."""
+    from mbv2gui.core.folders import image_files
+
+    return image_files(items, should_stop)
 
 
 def predict_files(run, paths: Sequence[str], report=ignore_events, should_stop=never_stop,

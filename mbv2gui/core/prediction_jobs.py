@@ -109,7 +109,8 @@ def predict_batch(run, items: Sequence[str], report=ignore_events, should_stop=n
     and progress; returns {'total', 'errors'} (the rows went out as events). On cancel, the
     rows already sent stay valid and `JobCancelled` ends the job."""
     report(progress(0, None, "Looking for images…"))
-    paths = expand_paths([str(i) for i in items])
+    paths = expand_paths([str(i) for i in items], should_stop)
+    _check(should_stop)
     total = len(paths)
     if not total:
         raise UserError("There are no images there (mbv2gui reads JPEG, PNG, BMP, GIF, WebP "

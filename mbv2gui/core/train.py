@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from mbv2gui.core.errors import JobCancelled
-from mbv2gui.core.jobs import Throttle, ignore_events, message, never_stop
+from mbv2gui.core.jobs import Throttle, ignore_events, left_out, message, never_stop
 
 
 @dataclass
@@ -84,6 +84,10 @@ def train(data, config: TrainConfig | None = None, report=ignore_events, should_
     config = config or TrainConfig()
     started = time.monotonic()
     project_path, train_data = load_train_data(data, config.val_split, config.seed)
+    if train_data.unreadable:  # a folder's files that could not even be hashed: a pipe, ...
+        from mbv2gui.core.images import ImageError
+
+        report(left_out([ImageError(*problem).message for problem in train_data.unreadable]))
     run_id = Path(run_dir).name if run_dir else new_run_id()
     if run_dir is None:
         from mbv2gui.core.project import sidecar_for
@@ -262,13 +266,12 @@ class _Session:
     def _readable(self, errors: dict) -> None:
         from mbv2gui.core.dataset import check_usable
 
-        errors = {i: e for i, e in errors.items() if i not in self.bad}  # told once
-        self.bad.update(errors)
-        self.data.unreadable += [(e.path, e.reason) for _, e in sorted(errors.items())]
-        if errors:
-            first = next(iter(errors.values()))
-            self.report(message(f"{len(errors)} image(s) could not be read and were left out "
-                                f"(the first: {first.message})", "warning"))
+        new = {i: e for i, e in errors.items() if i not in self.bad}  # told once
+        self.bad.update(new)
+        new_errors = [e for _, e in sorted(new.items())]
+        self.data.unreadable += [(e.path, e.reason) for e in new_errors]
+        if new_errors:
+            self.report(left_out([e.message for e in new_errors]))
         check_usable(self.data, set(np.flatnonzero(self.ok).tolist()))
 
     def _progress(self, event) -> None:
