@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 # Below this validation accuracy a model is called weak: it is wrong on about one image in three.
 WEAK_ACCURACY = 0.70
@@ -218,29 +217,22 @@ def assess_run(run) -> Assessment:
     return Assessment(level, sentence, advice)
 
 
-def too_weak_sentence(run) -> str:
-    """Why suggestions from this run would mostly be wrong, or "" when the run is good."""
+SUGGESTIONS_WRONG = "its suggestions would be mostly wrong"
+
+
+def too_weak_sentence(run, consequence: str = SUGGESTIONS_WRONG) -> str:
+    """Why what this run says about images (suggestions, likely mislabeled) means little, or
+    "" when the run is good. `consequence` says what would go wrong, in words."""
     assessment = assess_run(run)
     if assessment.trustworthy:
         return ""
     accuracy = (getattr(run, "metrics", None) or {}).get("val_accuracy")
     if assessment.level == "weak" and isinstance(accuracy, (int, float)):
         return (f"This model is right only {accuracy:.0%} of the time on images it did not "
-                "train on; its suggestions would be mostly wrong. Train with pretrained "
-                "weights or label more images first.")
-    return (f"{assessment.sentence} {' '.join(assessment.advice[:1])} Until then, treat its "
-            "suggestions with care.").replace("  ", " ")
-
-
-def assess_run_folder(run_dir) -> Assessment | None:
-    """assess_run for a run folder, or None when it cannot be read."""
-    from mbv2gui.core.errors import UserError
-    from mbv2gui.core.runs import Run
-
-    try:
-        return assess_run(Run.load(Path(run_dir)))
-    except UserError:
-        return None
+                f"train on; {consequence}. Train with pretrained weights or label more images "
+                "first.")
+    return " ".join([assessment.sentence, *assessment.advice[:1],
+                     "Until then, treat what it says with care."])
 
 
 # ------------------------------------------------------------------ which run by default
@@ -251,11 +243,9 @@ def _accuracy(record) -> float:
 
 def best_run(records):
     """The run with the best validation accuracy (the newest of equals), or None. Records are
-    the project's runs (oldest first, as Project.runs() gives them)."""
-    records = list(records or [])
-    if not records:
-        return None
-    return max(reversed(records), key=_accuracy)  # max keeps the first (newest) of equals
+    the project's runs (Project.runs(), in any order)."""
+    return max(records or [], default=None, key=lambda r: (
+        _accuracy(r), getattr(r, "created", ""), getattr(r, "id", "")))
 
 
 def default_run(records, chosen_id: str = ""):
