@@ -198,3 +198,25 @@ def test_runs_are_named_in_words(tmp_path):
     assert run_name({"weights": "auto"}, {"weights_source": "Training from scratch because "
                                           "…"}, None, f"{YEAR}1206-010441-e3ba").startswith(
         "Run of 6 Dec 01:04 — from scratch")
+
+
+def test_the_end_of_training_says_weak_and_what_helps_and_retraining_repeats_it():
+    from mbv2gui.gui.auto_retrain import up_to_date_sentence
+    from mbv2gui.gui.run_summary import run_result
+
+    run = fake_run(0.40, per_class_val=8, per_class_train=32, pretrained=False,
+                   predictions=confused_predictions(), weights="none")
+    run.metrics.update(seconds=80, epochs=30, best_epoch=12)
+    text, level = run_result(run)
+    assert level == "warning"
+    assert "right on 40% ± " in text and "It is too weak to trust. What would help most: " \
+        "Train with pretrained weights" in text and "(9 times)" in text
+    good = fake_run(0.92)
+    good.metrics.update(seconds=5, epochs=10, best_epoch=10)
+    text, level = run_result(good)
+    assert level == "info" and "too weak" not in text and "92% ± 3%" in text
+    run.run_id = "20261206-010641-e3ba"
+    assert up_to_date_sentence(run) == (
+        "Model up to date (trained 01:06, 40% validation accuracy). This model is right only "
+        "40% of the time on images it did not train on; its suggestions would be mostly wrong. "
+        "Train with pretrained weights or label more images first.")

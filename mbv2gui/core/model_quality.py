@@ -177,6 +177,13 @@ def assess_run(run) -> Assessment:
     validation = _counts(metrics, "validation")
     train = _counts(metrics, "train")
     class_names = list(getattr(run, "class_names", None) or validation or train)
+    predictions = getattr(run, "predictions", None) or []
+    if not validation and predictions:  # a run without counts: its stored predictions tell
+        for row in predictions:
+            if row.get("split", "validation") == "validation" and int(row["true"]) < len(
+                    class_names):
+                name = class_names[int(row["true"])]
+                validation[name] = validation.get(name, 0) + 1
     n = sum(validation.values())
     accuracy = metrics.get("val_accuracy")
     scratch = trained_from_scratch(config, metrics)
@@ -206,7 +213,7 @@ def assess_run(run) -> Assessment:
         if per_class < FEW_PER_CLASS or count < FEW_PER_CLASS:
             advice.append(f"Label more images per class: “{name}” has only {count} to learn "
                           "from.")
-    confused = most_confused(getattr(run, "predictions", None), class_names)
+    confused = most_confused(predictions, class_names)
     if confused and level != "good":
         a, b, times = confused
         advice.append(f"It confuses “{a}” with “{b}” most often ({times} "
