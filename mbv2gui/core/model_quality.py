@@ -224,6 +224,12 @@ def assess_run(run) -> Assessment:
     return Assessment(level, sentence, advice)
 
 
+def quality_sentence(run) -> str:
+    """The verdict and the advice in one paragraph (the command line's end of training)."""
+    assessment = assess_run(run)
+    return " ".join([assessment.sentence, *assessment.advice])
+
+
 SUGGESTIONS_WRONG = "its suggestions would be mostly wrong"
 
 
