@@ -209,8 +209,8 @@ def test_the_end_of_training_says_weak_and_what_helps_and_retraining_repeats_it(
     run.metrics.update(seconds=80, epochs=30, best_epoch=12)
     text, level = run_result(run)
     assert level == "warning"
-    assert "right on 40% ± " in text and "It is too weak to trust. What would help most: " \
-        "Train with pretrained weights" in text and "(9 times)" in text
+    assert "right on 40% ± " in text and "It is too weak to trust. What would help most:\n" \
+        "• Train with pretrained weights" in text and "(9 times)" in text
     good = fake_run(0.92)
     good.metrics.update(seconds=5, epochs=10, best_epoch=10)
     text, level = run_result(good)

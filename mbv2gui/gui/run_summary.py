@@ -53,8 +53,7 @@ def run_result(run) -> tuple[str, str]:
     text = result_sentence(run.metrics)
     assessment = assess_run(run)
     if assessment.level == "weak":
-        text += " It is too weak to trust."
-    if assessment.advice:
-        steps = " ".join(assessment.advice)
-        text += f" What would help most: {steps}" if assessment.level == "weak" else f" {steps}"
+        text += " It is too weak to trust. What would help most:"
+    if assessment.advice:  # one line each: a list is read, a paragraph is skipped
+        text += "".join(f"\n• {step}" for step in assessment.advice)
     return text, "info" if assessment.trustworthy else "warning"

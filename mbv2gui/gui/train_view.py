@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPro
                                QWidget)
 
 from mbv2gui.core.preflight import Problem, check_training_data, trains_from_scratch
+from mbv2gui.core.run_names import record_name
 from mbv2gui.gui import qtfix  # noqa: F401  (a PySide6 bug guard; see its docstring)
 from mbv2gui.gui.auto_retrain import retrain_controls
 from mbv2gui.gui.notice_bar import NoticeBar
@@ -462,8 +463,7 @@ class TrainView(QWidget):
                                     "The curves of a training appear here while it runs.")
             return
         record = self.runs._records.get(run_id)
-        caption = (f"Run of {record.created} — validation accuracy "
-                   f"{percent((record.metrics or {}).get('val_accuracy'))}" if record else run_id)
+        caption = record_name(record) if record else "This run"
         if history is None:
             caption += " (its history file is missing)"
         self.plots.show_history(history, caption)
