@@ -34,6 +34,8 @@ def test_train_then_predict_csv(tmp_path):
     assert summary["epochs"] == 3 and 0 <= summary["val_accuracy"] <= 1
     assert summary["pretrained"] is True
     assert "head epoch 3/3" in done.stderr  # the progress reached the terminal
+    assert "On images it did not train on, this model is right" in done.stderr  # the verdict
+    assert "Only 2 validation images" in done.stderr  # one per class: the figure is unsure
     for name in ("model.keras", "labels.txt", "config.json", "history.json", "metrics.json"):
         assert (tmp_path / "run" / name).is_file()
 

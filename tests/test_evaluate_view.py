@@ -209,3 +209,23 @@ def test_real_tiny_run_click_relabel_and_mislabeled(qtbot, tmp_path_factory, tmp
     finally:
         context.jobs.shutdown(5.0)
         context.set_project(None)
+
+
+def test_likely_mislabeled_explains_a_weak_model_and_holds_its_list_back(qtbot, context):
+    from mbv2gui.core.mislabeled import MislabeledResult, Suspect
+
+    hand_made_run(context.project, WRONG)  # 75% on 12 validation images: unsure
+    view = open_view(qtbot, context)
+    panel = view.mislabeled
+    assert panel.status.text().startswith("On images it did not train on, this model is right")
+    assert "Only 12 validation images" in panel.status.text()
+    assert panel.find_button.text() == "Look anyway"
+    image = context.project.labeled_images()[0]
+    held = [Suspect(image.id, image.path, image.content_hash, image.label, "blue", 0.7, 0.3, 0.4)]
+    panel._on_finished(MislabeledResult([], held, 0.35, 12, True))  # what the job answers
+    assert panel.gallery.model().rowCount() == 0
+    assert "too weak to judge the labels" in panel.status.text()
+    assert panel.show_anyway_button.isVisibleTo(panel)
+    panel.show_anyway_button.click()
+    assert [item.image_id for item in panel.gallery.model().items()] == [image.id]
+    assert not panel.show_anyway_button.isVisibleTo(panel)

@@ -68,3 +68,31 @@ def test_open_export_dialog_finds_a_run_and_reports_failures(qtbot, context, tmp
     assert dialog.result is None
     assert "not a training run folder" in dialog.status.text()
     assert dialog.export_button.isEnabled()
+
+
+def test_no_run_given_exports_the_best_run_named_in_words(qtbot, context, tmp_path):
+    """Not the newest run, and no internal id in the title."""
+    import time
+
+    from mbv2gui.core.project import Project
+
+    year = time.localtime().tm_year
+    project = Project.create(tmp_path / "p.mbv2")
+    for run_id, accuracy, weights in ((f"{year}1206-010641-aaaa", 0.88, "auto"),
+                                      (f"{year}1206-020641-bbbb", 0.40, "none")):
+        folder = tmp_path / run_id
+        folder.mkdir()
+        project.record_run(run_id, folder, {"weights": weights, "image_size": 96},
+                           {"val_accuracy": accuracy, "pretrained": weights != "none"})
+    context.set_project(project)
+    try:
+        dialog = open_export_dialog(context)
+        qtbot.addWidget(dialog)
+        assert dialog.run_dir.name.endswith("aaaa")
+        title = dialog.windowTitle()
+        assert "pretrained (ImageNet), 88%" in title and "aaaa" not in title
+        named = ExportDialog(context, f"{year}1206-020641-bbbb")  # a run chosen by id
+        qtbot.addWidget(named)
+        assert "— from scratch, 40%" in named.windowTitle() and "bbbb" not in named.windowTitle()
+    finally:
+        context.set_project(None)

@@ -406,3 +406,26 @@ def test_ten_thousand_rows_arrive_in_chunks_and_export(qtbot, tmp_path):
         lines = list(csv.reader(handle))
     assert len(lines) == 10_001 and lines[1][0] == "/photos/img00000.jpg"
     assert lines[-1][0] == "/photos/img09999.jpg"
+
+
+def test_the_run_combo_defaults_to_the_best_run_not_the_newest(qtbot, tmp_path):
+    from mbv2gui.core.train import TrainConfig
+
+    context = AppContext()
+    context.jobs = JobRunner()
+    project = Project.create(tmp_path / "best.mbv2")
+    for run_id, accuracy in (("20261206-010000-good", 0.9), ("20261206-020000-weak", 0.4)):
+        run = Run(tmp_path / run_id, TrainConfig(image_size=32, weights="none"), ["a", "b"], {},
+                  {"val_accuracy": accuracy, "pretrained": False})
+        run.save()  # no model: choosing a run reads only its small files
+        project.record_run(run_id, run.run_dir, run.config.to_dict(), run.metrics)
+    context.set_project(project)
+    try:
+        view = open_view(qtbot, context)
+        assert view.run.run_id == "20261206-010000-good"
+        assert view.run_combo.currentData() == "20261206-010000-good"
+        assert view.run_combo.currentText().endswith("— from scratch, 90%")
+        assert "good" not in view.run_combo.currentText()
+    finally:
+        context.jobs.shutdown(5.0)
+        context.set_project(None)

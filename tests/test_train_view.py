@@ -269,3 +269,35 @@ def test_closing_the_project_while_training_stops_it_quietly(qtbot, context, tmp
     assert not view.is_training() and not view.start_button.isEnabled()
     assert view.result.text() == "" and not view.labels_notice.isVisible()
     assert view.runs.row_count() == 0
+
+
+def test_runs_list_names_the_start_point_in_words_and_selects_the_best(qtbot, context, tmp_path):
+    project = make_project(tmp_path)
+    write_run(project, "20260101-100000-aaaa", history(3), 0.9)
+    run_dir = project.sidecar / "runs" / "20260102-100000-bbbb"
+    run_dir.mkdir(parents=True)
+    (run_dir / "labels.txt").write_text("a\nb\n")
+    project.record_run("20260102-100000-bbbb", run_dir, {"image_size": 96, "weights": "auto"},
+                       {"val_accuracy": 0.4, "pretrained": False})
+    context.set_project(project)
+    view = open_view(qtbot, context)
+    newest, older = (view.runs.tree.topLevelItem(i) for i in range(2))
+    assert newest.text(2).startswith("from scratch") and "auto" not in newest.text(2)
+    assert older.text(2).startswith("pretrained (ImageNet)")
+    for item in (newest, older):
+        for column in range(4):
+            assert "aaaa" not in item.text(column) + item.toolTip(column)
+            assert "bbbb" not in item.text(column) + item.toolTip(column)
+    assert view.runs.selected_run_id() == "20260101-100000-aaaa"  # the best, not the newest
+
+
+def test_from_scratch_settings_say_what_to_expect_before_start(qtbot, context, tmp_path):
+    context.set_project(make_project(tmp_path, per_class=8))
+    view = open_view(qtbot, context)
+    view.form.set_values(weights="auto", image_size=96, alpha=0.35)
+    view.refresh_preflight()
+    assert not any("From scratch" in text for text in view.problem_texts())
+    view.form.set_values(weights="none")
+    view.refresh_preflight()
+    assert any(text.startswith("From scratch with 8 images per class, expect roughly")
+               for text in view.problem_texts())

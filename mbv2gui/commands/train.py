@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from mbv2gui.core.errors import JobCancelled, UserError
+from mbv2gui.core.model_quality import quality_sentence
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
         result = run_job(train, args.data, config, quiet=args.quiet, run_dir=args.out)
     except JobCancelled:
         raise UserError("Training was stopped before the first epoch ended; nothing was saved.")
+    print(quality_sentence(result), file=sys.stderr)  # weak or unsure: say so, and what helps
     m = result.metrics
     print(json.dumps({"run": str(result.run_dir), "accuracy": m["accuracy"],
                       "val_accuracy": m["val_accuracy"], "epochs": m["epochs"],

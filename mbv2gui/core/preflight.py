@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from mbv2gui.core.model_quality import scratch_expectation
 from mbv2gui.core.splits import validation_count
 
 # Fewer labeled images than this in a class gets a warning (the model will guess poorly).
@@ -21,7 +22,7 @@ MIN_IMAGES_PER_CLASS = 5
 @dataclass(frozen=True)
 class Problem:
     kind: str  # 'no_classes' | 'one_class' | 'empty_class' | 'too_few_to_validate'
-    #            | 'few_images' | 'unreadable' | 'missing' | 'changed'
+    #            | 'few_images' | 'unreadable' | 'missing' | 'changed' | 'from_scratch'
     text: str  # what is wrong and what to do, in words
     image_ids: list[int] = field(default_factory=list)
     blocking: bool = False  # True: training cannot start until it is fixed
@@ -42,8 +43,10 @@ def _quoted(names: list[str]) -> str:
 
 
 def check_training_data(project, min_images: int = MIN_IMAGES_PER_CLASS,
-                        val_split: float = 0.2) -> list[Problem]:
-    """What stands between this project's labels and a good training; blocking problems first."""
+                        val_split: float = 0.2, from_scratch: bool = False) -> list[Problem]:
+    """What stands between this project's labels and a good training; blocking problems first.
+    `from_scratch`: the training will start from random weights (see trains_from_scratch), so
+    say what accuracy to expect for this many images per class."""
     classes = project.classes()
     usable: dict[int, list[int]] = defaultdict(list)  # class id -> usable image ids
     by_status: dict[str, list[int]] = defaultdict(list)  # labeled, not ok, not excluded
@@ -110,8 +113,27 @@ def check_training_data(project, min_images: int = MIN_IMAGES_PER_CLASS,
             text = sentence.format(n=f"{_images(len(ids))} with a label",
                                    are="is" if len(ids) == 1 else "are")
             problems.append(Problem(status, text[0].upper() + text[1:], list(ids), False, caption))
+    if from_scratch and len(with_images) >= 2:
+        per_class = sum(len(usable[c.id]) for c in with_images) / len(with_images)
+        problems.append(Problem("from_scratch", scratch_expectation(per_class) + " Choose "
+                                "pretrained weights for a good model from few images."))
     problems.sort(key=lambda p: not p.blocking)
     return problems
+
+
+def trains_from_scratch(config) -> bool:
+    """Whether a training with `config` (a TrainConfig or its dict) starts from random weights
+    for sure: weights 'none', or ImageNet asked for a size or alpha it does not exist for.
+    ('auto' may still fall back to scratch when no ImageNet file can be had; the Train view
+    says so from core.weights.)"""
+    from mbv2gui.core.weights import imagenet_supported
+
+    config = config if isinstance(config, dict) else config.to_dict()
+    weights = str(config.get("weights") or "auto")
+    if weights == "none":
+        return True
+    return weights in ("auto", "imagenet") and not imagenet_supported(
+        config.get("alpha", 0.35), config.get("image_size", 96))
 
 
 def blocking(problems: list[Problem]) -> list[Problem]:

@@ -64,6 +64,13 @@ class Run:
         return self.run_dir.name
 
     @property
+    def display_name(self) -> str:
+        """The run in words ("Run of 6 Dec 01:06 — pretrained (ImageNet), 51%"), never its id."""
+        from mbv2gui.core.run_names import run_name
+
+        return run_name(self.config, self.metrics, None, self.run_id)
+
+    @property
     def model_path(self) -> Path:
         return self.run_dir / "model.keras"
 

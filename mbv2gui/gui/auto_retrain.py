@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, QSignalBlocker, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QLabel
 
 from mbv2gui.core.errors import UserError
+from mbv2gui.core.model_quality import too_weak_sentence
 from mbv2gui.core.quick_retrain import latest_run_config, retrain_config, retrain_head
 
 SETTING = "retrain_as_you_label"
@@ -37,13 +38,17 @@ RUNNING = "Retraining with your latest labels…"
 
 
 def up_to_date_sentence(run) -> str:
+    """"Model up to date (trained 01:06, 91% validation accuracy)." and, when the model is too
+    weak for its suggestions to mean much, why and what to do."""
     accuracy = (run.metrics or {}).get("val_accuracy")
     # Run ids begin with their start time (core.runs.new_run_id: YYYYmmdd-HHMMSS-xxxx).
     stamp = re.match(r"\d{8}-(\d\d)(\d\d)\d\d", getattr(run, "run_id", "") or "")
     when = f"{stamp.group(1)}:{stamp.group(2)}" if stamp else time.strftime("%H:%M")
     if accuracy is None:
         return f"Model up to date (trained {when})."
-    return f"Model up to date (trained {when}, {accuracy:.0%} validation accuracy)."
+    text = f"Model up to date (trained {when}, {accuracy:.0%} validation accuracy)."
+    weak = too_weak_sentence(run)
+    return f"{text} {weak}" if weak else text
 
 
 class AutoRetrainer(QObject):

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QHeaderView, Q
 
 from mbv2gui.core import evaluation as ev
 from mbv2gui.core.errors import UserError
+from mbv2gui.core.model_quality import default_run
 from mbv2gui.gui import qtfix  # noqa: F401  (a PySide6 bug guard; see its docstring)
 from mbv2gui.gui.confusion_matrix_widget import ConfusionMatrixWidget
 from mbv2gui.gui.mislabeled_panel import MislabeledPanel
@@ -140,8 +141,7 @@ class EvaluateView(QWidget):
         project = self.context.project
         records = list(reversed(project.runs())) if project is not None else []
         fill_run_combo(self.run_combo, project.runs() if project is not None else [])
-        wanted = self.context.current_run_id or (records[0].id if records else "")
-        self._show_run(wanted, records)
+        self._show_run(self.context.current_run_id, records)
 
     def _on_current_run_changed(self, run_id: str) -> None:
         self._show_run(run_id, self.context.project.runs() if self.context.project else [])
@@ -149,9 +149,8 @@ class EvaluateView(QWidget):
     def _show_run(self, run_id: str, records) -> None:
         from mbv2gui.core.runs import Run
 
-        # An unknown id (a deleted run, or none chosen yet) shows the newest run.
-        record = next((r for r in records if r.id == run_id),
-                      max(records, key=lambda r: (r.created, r.id), default=None))
+        # An unknown id (a deleted run, or none chosen yet) shows the best run.
+        record = default_run(records, run_id)
         self.run, self.stale = None, False
         self.stale_banner.hide()
         if record is not None:

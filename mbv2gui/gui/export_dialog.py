@@ -3,6 +3,8 @@ Export runs the export job (write, reload with the format's own runtime, compare
 with a progress bar and Cancel, then shows the agreement, the file size and "Open folder".
 
     open_export_dialog(context, run_id, parent) -> ExportDialog   (shown, not blocking)
+
+With no run id it exports the project's default run (the current one, else the best).
 """
 
 from __future__ import annotations
@@ -24,25 +26,41 @@ TITLES = {"keras": "Keras", "savedmodel": "TensorFlow SavedModel", "tflite": "Te
 FOLDER_KEY = "export/lastParentFolder"
 
 
+def _record(context, run_id: str):
+    """The project's record of a run, by id or folder; with no id, the default run."""
+    from mbv2gui.core.model_quality import default_run
+
+    project = getattr(context, "project", None)
+    records = project.runs() if project is not None else []
+    if not run_id:
+        return default_run(records, getattr(context, "current_run_id", ""))
+    return next((r for r in records if run_id in (r.id, str(r.run_dir))), None)
+
+
 def run_folder(context, run_id: str) -> Path:
     """The folder of a project's run; a run id that is itself a run folder also works (runs
     trained from the command line are not in any project)."""
-    project = getattr(context, "project", None)
-    for record in (project.runs() if project is not None else []):
-        if record.id == run_id:
-            return Path(record.run_dir)
-    return Path(run_id)
+    record = _record(context, run_id)
+    return Path(record.run_dir) if record is not None else Path(run_id)
+
+
+def run_title(context, run_id: str) -> str:
+    """The run in words ("Run of 6 Dec 01:06 — pretrained (ImageNet), 51%")."""
+    from mbv2gui.core.run_names import folder_name, record_name
+
+    record = _record(context, run_id)
+    return record_name(record) if record is not None else folder_name(run_folder(context, run_id))
 
 
 class ExportDialog(QDialog):
-    def __init__(self, context, run_id: str, parent=None):
+    def __init__(self, context, run_id: str = "", parent=None):
         super().__init__(parent)
         self.context = context
-        self.run_id = str(run_id)
+        self.run_id = str(run_id or "")
         self.run_dir = run_folder(context, self.run_id)
         self.job = None
         self.result = None  # the ExportResult of the last finished export
-        self.setWindowTitle(f"Export {self.run_dir.name}")
+        self.setWindowTitle(f"Export the model — {run_title(context, self.run_id)}")
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("Format:"))
         self.formats = QButtonGroup(self)
@@ -190,7 +208,7 @@ class ExportDialog(QDialog):
         super().reject()
 
 
-def open_export_dialog(context, run_id: str, parent=None) -> ExportDialog:
+def open_export_dialog(context, run_id: str = "", parent=None) -> ExportDialog:
     """Shows the Export dialog for a run (window-modal, not blocking) and returns it."""
     dialog = ExportDialog(context, run_id, parent)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -83,18 +83,20 @@ class Menus:
         return action
 
     def export_current_run(self) -> None:
-        """Exports the run the Train/Evaluate views show, or the project's latest run."""
+        """Exports the run the Train/Evaluate views show, or the project's best run."""
+        from mbv2gui.core.model_quality import default_run
+
         context = self._window.context
-        runs = context.project.runs() if context.project is not None else []
-        chosen = [r for r in runs if r.id == context.current_run_id] or runs[-1:]
-        if not chosen:
+        chosen = default_run(context.project.runs() if context.project is not None else [],
+                             context.current_run_id)
+        if chosen is None:
             QMessageBox.information(self._window, "Export Model",
                                     "There is no trained model to export yet: train one in the "
                                     "Train view first.")
             return
         from mbv2gui.gui.export_dialog import ExportDialog
 
-        ExportDialog(context, chosen[0].run_dir, self._window).exec()
+        ExportDialog(context, chosen.run_dir, self._window).exec()
 
     def set_project_open(self, is_open: bool) -> None:
         for action in self.project_actions:

@@ -38,6 +38,7 @@ class MislabeledPanel(QWidget):
         self.context = context
         self.run_dir: str | None = None
         self.job = None
+        self._held_back = []  # disagreements not worth a look at this model's quality
         self._warning = ""  # the job's last warning, added to the result sentence
         self.intro = QLabel(HELP)
         self.intro.setWordWrap(True)
@@ -46,6 +47,10 @@ class MislabeledPanel(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel)
         self.progress = QProgressBar()
+        # The list behind the "too weak" sentence, for whoever wants to see it anyway.
+        self.show_anyway_button = QPushButton("Show them anyway")
+        self.show_anyway_button.clicked.connect(self.show_anyway)
+        self.show_anyway_button.setVisible(False)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.gallery = ReviewGallery(thumbnails)
@@ -58,6 +63,7 @@ class MislabeledPanel(QWidget):
         buttons.addWidget(self.find_button)
         buttons.addWidget(self.progress, 1)
         buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.show_anyway_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.intro)
         layout.addLayout(buttons)
@@ -71,8 +77,26 @@ class MislabeledPanel(QWidget):
             self.cancel()
             self.run_dir = run_dir
             self.gallery.set_items([])
-            self.status.setText("")
+            self._held_back = []
+            self.show_anyway_button.setVisible(False)
+            self.status.setText(self._weak_run_sentence())
         self.find_button.setEnabled(run_dir is not None and self.job is None)
+
+    def _weak_run_sentence(self) -> str:
+        """Why this run's opinion of the labels means little, or "" for a good run."""
+        from mbv2gui.core.errors import UserError
+        from mbv2gui.core.model_quality import too_weak_sentence
+        from mbv2gui.core.runs import Run
+
+        text = ""
+        if self.run_dir is not None:
+            try:
+                text = too_weak_sentence(Run.load(self.run_dir), "most images it would call "
+                                         "mislabeled would be its own mistakes")
+            except UserError:
+                pass  # an unreadable run says so where it is chosen
+        self.find_button.setText("Look anyway" if text else "Find likely mislabeled images")
+        return text
 
     def _set_running(self, running: bool) -> None:
         self.progress.setVisible(running)
@@ -84,6 +108,7 @@ class MislabeledPanel(QWidget):
             return
         from mbv2gui.core.mislabeled import find_likely_mislabeled
 
+        self.show_anyway_button.setVisible(False)
         self.status.setText("Looking for likely mislabeled images…")
         self.progress.setRange(0, 0)
         self._set_running(True)
@@ -110,18 +135,24 @@ class MislabeledPanel(QWidget):
         if event.get("type") == "message" and event.get("level") == "warning":
             self._warning = event.get("text", "")
 
-    def _on_finished(self, suspects) -> None:
+    def _on_finished(self, result) -> None:
         warning = self._warning
-        if suspects:
-            text = (f"{len(suspects)} image{'s' if len(suspects) > 1 else ''} may be mislabeled, "
-                    "most suspicious first.")
-        else:
-            text = "No image looks mislabeled: the model agrees with every label."
-        self.gallery.set_items([suspect_item(s) for s in suspects])
-        self._on_ended(f"{text} {warning}".strip())
+        self._held_back = list(result.held_back)
+        self.gallery.set_items([suspect_item(s) for s in result.suspects])
+        self._on_ended(f"{result.sentence()} {warning}".strip())
+        self.show_anyway_button.setText(f"Show {len(self._held_back)} anyway")
+        self.show_anyway_button.setVisible(result.too_weak and bool(self._held_back))
         self.gallery.setFocus()
-        self.searchFinished.emit(len(suspects))
+        self.searchFinished.emit(len(result.suspects))
 
+    def show_anyway(self) -> None:
+        """Lists the disagreements the too-weak cross-check held back, after the flagged ones."""
+        shown = self.gallery.model().items()
+        self.gallery.set_items(shown + [suspect_item(s) for s in self._held_back])
+        self._held_back = []
+        self.show_anyway_button.setVisible(False)
+        self.status.setText(self.status.text() + " Shown anyway: most of these are probably "
+                            "labeled correctly.")
     def _on_ended(self, text: str) -> None:
         self.job = None
         self._warning = ""

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFrame, QHBoxL
                                QSlider, QStackedWidget, QVBoxLayout, QWidget)
 
 from mbv2gui.core.errors import UserError
+from mbv2gui.core.model_quality import default_run
 from mbv2gui.core.prediction_jobs import MAX_HEATMAPS, heatmap_for, predict_with_heatmaps
 from mbv2gui.gui import qtfix  # noqa: F401  (a PySide6 bug guard; see its docstring)
 from mbv2gui.gui.batch_results import BatchResults
@@ -250,9 +251,8 @@ class PredictView(QWidget):
     def _show_run(self, run_id: str, records) -> None:
         from mbv2gui.core.runs import Run
 
-        # An unknown id (a deleted run, or none chosen yet) means the newest run.
-        record = next((r for r in records if r.id == run_id),
-                      max(records, key=lambda r: (r.created, r.id), default=None))
+        # An unknown id (a deleted run, or none chosen yet) means the best run.
+        record = default_run(records, run_id)
         previous = self.run
         self.run = None
         if record is not None:

@@ -1,20 +1,25 @@
-"""The "which run" combo box the Evaluate and Predict views share: newest run first, a short
-date and the validation accuracy as its text, the full date and the run id in its tooltip."""
+"""The "which run" combo box the Evaluate and Predict views share: newest run first, each
+named in words ("Run of 6 Dec 01:06 — pretrained (ImageNet), 51%"), how sure its accuracy is
+in its tooltip. Which run is chosen by default is core.model_quality.default_run's business."""
 
 from __future__ import annotations
-
-import time
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox
 
+from mbv2gui.core.model_quality import accuracy_uncertainty
+from mbv2gui.core.run_names import record_name
 
-def short_date(created: str) -> str:
-    """"2026-11-23 09:34:04" -> "Nov 23, 09:34" (the full date is in the tooltip)."""
-    try:
-        return time.strftime("%b %d, %H:%M", time.strptime(created, "%Y-%m-%d %H:%M:%S"))
-    except ValueError:
-        return created
+
+def run_tooltip(record) -> str:
+    """The run's accuracy with its uncertainty, and when it was trained."""
+    metrics = record.metrics or {}
+    accuracy = metrics.get("val_accuracy")
+    validation = sum(((metrics.get("counts") or {}).get("validation") or {}).values())
+    figure = (f"Right on {accuracy_uncertainty(accuracy, validation)}, which it never trained "
+              "on." if isinstance(accuracy, (int, float)) and validation else
+              "No validation images: how well it does on new images is unknown.")
+    return f"{figure}\nTrained {record.created}."
 
 
 def fill_run_combo(combo: QComboBox, records) -> None:
@@ -23,9 +28,6 @@ def fill_run_combo(combo: QComboBox, records) -> None:
     combo.blockSignals(True)
     combo.clear()
     for record in reversed(records):
-        accuracy = (record.metrics or {}).get("val_accuracy")
-        extra = f" — {accuracy:.0%} correct" if isinstance(accuracy, (int, float)) else ""
-        combo.addItem(f"{short_date(record.created)}{extra}", record.id)
-        combo.setItemData(combo.count() - 1, f"Trained {record.created}{extra} (run {record.id})",
-                          Qt.ItemDataRole.ToolTipRole)
+        combo.addItem(record_name(record), record.id)
+        combo.setItemData(combo.count() - 1, run_tooltip(record), Qt.ItemDataRole.ToolTipRole)
     combo.blockSignals(False)

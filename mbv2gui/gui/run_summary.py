@@ -1,7 +1,10 @@
-"""A finished run in words: how long it took and how often it is right on images it never
-trained on, as the Train view says it when a training ends (Qt-free text helpers)."""
+"""A finished run in words: how long it took, how often it is right on images it never
+trained on (and how sure that figure is), and, when it is weak, what would help most; as the
+Train view says it when a training ends (Qt-free text helpers)."""
 
 from __future__ import annotations
+
+from mbv2gui.core.model_quality import accuracy_margin, assess_run
 
 
 def duration(seconds) -> str:
@@ -29,8 +32,9 @@ def result_sentence(metrics: dict) -> str:
              else "Finished")
     if isinstance(m.get("val_accuracy"), (int, float)):
         right = round(m["val_accuracy"] * validation)
-        text = (f"{start}{took}: the model is right on {percent(m['val_accuracy'])} of the "
-                f"{validation} validation images ({right} of {validation}), which it never "
+        margin = f" ± {accuracy_margin(m['val_accuracy'], validation):.0%}" if validation else ""
+        text = (f"{start}{took}: the model is right on {percent(m['val_accuracy'])}{margin} of "
+                f"the {validation} validation images ({right} of {validation}), which it never "
                 "trained on.")
     else:
         text = (f"{start}{took}. No images were kept aside for validation, so how well it does "
@@ -40,3 +44,16 @@ def result_sentence(metrics: dict) -> str:
     if m.get("stopped_early") and not m.get("stopped_early_by_user"):
         text += " It stopped early because it was no longer improving."
     return text
+
+
+def run_result(run) -> tuple[str, str]:
+    """(text, level) the Train view shows when a run ends: the result sentence, then, when the
+    model is weak or its figure unsure, the verdict and what would help most. Level is
+    'info' for a good model, 'warning' otherwise."""
+    text = result_sentence(run.metrics)
+    assessment = assess_run(run)
+    if assessment.level == "weak":
+        text += " It is too weak to trust. What would help most:"
+    if assessment.advice:  # one line each: a list is read, a paragraph is skipped
+        text += "".join(f"\n• {step}" for step in assessment.advice)
+    return text, "info" if assessment.trustworthy else "warning"

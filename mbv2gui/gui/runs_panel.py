@@ -16,6 +16,10 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from mbv2gui.core.model_quality import default_run
+from mbv2gui.core.run_names import record_name, start_point, when
+from mbv2gui.gui.run_combo import run_tooltip
+
 log = logging.getLogger(__name__)
 
 ID_ROLE = Qt.ItemDataRole.UserRole
@@ -30,13 +34,13 @@ def load_history(run_dir) -> dict | None:
         return None
 
 
-def settings_text(config: dict) -> str:
+def settings_text(config: dict, metrics: dict | None = None) -> str:
+    """"pretrained (ImageNet), 96 px, α 0.35, +5 fine-tune": where it started first, in words
+    (what metrics.json says it used, not the choice: 'auto' may have meant either)."""
     config = config or {}
-    weights = config.get("weights") or "auto"
-    weights = {"auto": "auto weights", "imagenet": "ImageNet", "none": "from scratch"}.get(
-        weights, f"file {Path(str(weights)).name}")
     fine = config.get("fine_tune_epochs") or 0
-    parts = [f"{config.get('image_size', '?')} px", f"α {config.get('alpha', '?')}", weights]
+    parts = [start_point(config, metrics), f"{config.get('image_size', '?')} px",
+             f"α {config.get('alpha', '?')}"]
     if fine:
         parts.append(f"+{fine} fine-tune")
     return ", ".join(parts)
@@ -98,7 +102,8 @@ class RunsPanel(QWidget):
         try:
             self.tree.clear()
             for record in records:
-                item = QTreeWidgetItem(["", record.created, settings_text(record.config),
+                item = QTreeWidgetItem(["", when(record.created, record.id) or record.created,
+                                        settings_text(record.config, record.metrics),
                                         accuracy_text(record.metrics)])
                 item.setData(DATE, ID_ROLE, record.id)
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
@@ -108,8 +113,9 @@ class RunsPanel(QWidget):
                 item.setTextAlignment(ACCURACY, Qt.AlignmentFlag.AlignRight
                                       | Qt.AlignmentFlag.AlignVCenter)
                 metrics = record.metrics or {}
-                tip = (f"{record.id}\n{metrics.get('epochs', '?')} epochs in "
-                       f"{metrics.get('seconds', '?')} s\n{metrics.get('weights_source', '')}")
+                tip = (f"{record_name(record)}\n{run_tooltip(record)}\n"
+                       f"{metrics.get('epochs', '?')} epochs in {metrics.get('seconds', '?')} s\n"
+                       f"{metrics.get('weights_source', '')}")
                 for column in (DATE, SETTINGS, ACCURACY):
                     item.setToolTip(column, tip.strip())
                 self.tree.addTopLevelItem(item)
@@ -119,10 +125,8 @@ class RunsPanel(QWidget):
         self.tree.setVisible(bool(records))
         if compared and compared not in self._records:
             self.compareChanged.emit("", None)
-        wanted = self.context.current_run_id
-        if wanted not in self._records:
-            wanted = records[0].id if records else ""
-        self.select_run(wanted, force=True)
+        wanted = default_run(records, self.context.current_run_id)
+        self.select_run(wanted.id if wanted is not None else "", force=True)
 
     def run_ids(self) -> list[str]:
         return [self.tree.topLevelItem(i).data(DATE, ID_ROLE)

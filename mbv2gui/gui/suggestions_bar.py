@@ -50,15 +50,28 @@ class SuggestionsBar(QFrame):
             layout.addWidget(widget)
         context.projectChanged.connect(lambda _project: self.reload())
         context.runsChanged.connect(self._show_state)
+        context.currentRunChanged.connect(lambda _run_id: self._show_state())
         self.reload()
 
     # ----------------------------------------------------------------- state
-    def run_dir(self) -> str | None:
-        """The run the Evaluate/Predict views show, else the project's latest run."""
+    def run_record(self):
+        """The run the Evaluate/Predict views show, else the project's best run."""
+        from mbv2gui.core.model_quality import default_run
+
         project = self.context.project
-        runs = project.runs() if project is not None else []
-        chosen = [r for r in runs if r.id == self.context.current_run_id] or runs[-1:]
-        return chosen[0].run_dir if chosen else None
+        return default_run(project.runs() if project is not None else [],
+                           self.context.current_run_id)
+
+    def run_dir(self) -> str | None:
+        record = self.run_record()
+        return record.run_dir if record is not None else None
+
+    def weak_model_sentence(self) -> str:
+        """Why this run's suggestions would mostly be wrong, or "" when it is good enough."""
+        from mbv2gui.core.model_quality import too_weak_sentence
+
+        record = self.run_record()
+        return too_weak_sentence(record) if record is not None else ""
 
     def reload(self) -> None:
         """Reads the stored suggestions of the open project (one small query)."""
@@ -85,7 +98,9 @@ class SuggestionsBar(QFrame):
         self.progress.setVisible(running)
         self.cancel.setVisible(running)
         self.suggest.setVisible(not running)
-        self.suggest.setText("Suggest again" if pending else "Suggest labels")
+        weak = self.weak_model_sentence() if has_run else ""
+        self.suggest.setText("Suggest anyway" if weak and not pending else
+                             "Suggest again" if pending else "Suggest labels")
         self.accept.setVisible(not running and pending > 0)
         if running:
             return
@@ -93,7 +108,9 @@ class SuggestionsBar(QFrame):
             self.text.setText(self._error)
             return
         images = f"{self._unlabeled:,} image{'' if self._unlabeled == 1 else 's'}"
-        if pending:
+        if weak:
+            self.text.setText(f"{images} without a label. {weak}")
+        elif pending:
             self.text.setText(f"{images} without a label. The model's suggestions are shown "
                               "as dashed labels; accept the confident ones in one step.")
         else:

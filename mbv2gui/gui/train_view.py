@@ -20,11 +20,12 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPro
                                QPushButton, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
                                QWidget)
 
-from mbv2gui.core.preflight import Problem, check_training_data
+from mbv2gui.core.preflight import Problem, check_training_data, trains_from_scratch
+from mbv2gui.core.run_names import record_name
 from mbv2gui.gui import qtfix  # noqa: F401  (a PySide6 bug guard; see its docstring)
 from mbv2gui.gui.auto_retrain import retrain_controls
 from mbv2gui.gui.notice_bar import NoticeBar
-from mbv2gui.gui.run_summary import duration, percent, result_sentence
+from mbv2gui.gui.run_summary import duration, percent, run_result
 from mbv2gui.gui.runs_panel import RunsPanel
 from mbv2gui.gui.train_form import TrainForm
 from mbv2gui.gui.train_plots import TrainPlots
@@ -281,7 +282,9 @@ class TrainView(QWidget):
             self.problems = []
             self.data_summary.setText("Open or create a project to train a model on its images.")
         else:
-            self.problems = check_training_data(project, val_split=self.form.config().val_split)
+            config = self.form.config()
+            self.problems = check_training_data(project, val_split=config.val_split,
+                                                from_scratch=trains_from_scratch(config))
             counts = project.class_counts()
             classes = project.classes()
             labeled = sum(counts.get(c.id, 0) for c in classes)
@@ -405,8 +408,9 @@ class TrainView(QWidget):
             self.trainingEnded.emit("finished")
             return
         self._last_run_id = run.run_id
-        self._set_result(result_sentence(run.metrics), "info")
-        self.log.appendPlainText(f"— {result_sentence(run.metrics)} —")
+        text, level = run_result(run)
+        self._set_result(text, level)
+        self.log.appendPlainText(f"— {text} —")
         self.context.runsChanged.emit()
         self.context.set_current_run(run.run_id)
         self.runs.select_run(run.run_id)
@@ -459,8 +463,7 @@ class TrainView(QWidget):
                                     "The curves of a training appear here while it runs.")
             return
         record = self.runs._records.get(run_id)
-        caption = (f"Run of {record.created} — validation accuracy "
-                   f"{percent((record.metrics or {}).get('val_accuracy'))}" if record else run_id)
+        caption = record_name(record) if record else "This run"
         if history is None:
             caption += " (its history file is missing)"
         self.plots.show_history(history, caption)
