@@ -117,6 +117,15 @@ class Run:
         return self._model
 
 
+def sweep_project_runs(project_path) -> list[Path]:
+    """Cleans what killed trainings left in a project's runs folder (called when a project is
+    opened; see core/partial_outputs.py). Never raises."""
+    from mbv2gui.core.partial_outputs import sweep_partial_outputs
+    from mbv2gui.core.project import sidecar_for
+
+    return sweep_partial_outputs(sidecar_for(Path(project_path)) / "runs", runs_folder=True)
+
+
 def record_in_project(project_path, run: Run) -> None:
     """Adds the run to its project's list of runs (one transaction, own connection)."""
     from mbv2gui.core.project import Project

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from mbv2gui.core.errors import UserError
 from mbv2gui.core.project import PROJECT_SUFFIX, Project
+from mbv2gui.core.runs import sweep_project_runs
 from mbv2gui.gui.context import AppContext
 from mbv2gui.gui.notice_bar import NoticeBar
 from mbv2gui.gui.settings import remember_project
@@ -94,6 +95,7 @@ class ProjectFlow(QObject):
             self._complain("The project could not be opened.", exc, quiet)
             return False
         self._adopt(project)
+        sweep_project_runs(project.path)  # what a killed training left
         self.check_files()
         return True
 
