@@ -52,6 +52,18 @@ def human_bytes(size: float) -> str:
             return f"{size:.1f} {unit}" if size < 10 else f"{size:.0f} {unit}"
 
 
+def visible_folder(path) -> Path:
+    """`path`, or the folder holding the hidden partial output it lies in (the name a person
+    knows; see core/partial_outputs.py)."""
+    from mbv2gui.core.partial_outputs import PATTERN
+
+    path = Path(os.path.abspath(os.fspath(path)))
+    for parent in [path, *path.parents]:
+        if PATTERN.match(parent.name):
+            return parent.parent
+    return path
+
+
 def nearest_existing(path) -> Path:
     """The path itself or its nearest existing parent: where a folder about to be made lies."""
     path = Path(os.path.abspath(os.fspath(path)))
@@ -80,6 +92,7 @@ def disk_full_message(path, action: str, needed: int | None, free: int | None = 
                       advice: str = MOVE_ADVICE, quota: bool = False) -> str:
     """"The disk holding X (mounted at /) is full: 12 MB free, about 340 MB needed to train.
     Free some space on it or choose a folder on another disk." """
+    path = visible_folder(path)
     free = free_bytes(path) if free is None else free
     disk = f"the disk holding {os.fspath(path)} (mounted at {mount_point(path)})"
     subject = f"Your disk quota on {disk} is used up" if quota else f"{disk[0].upper()}{disk[1:]} is full"
@@ -96,7 +109,7 @@ def disk_error(exc: OSError, path, action: str, needed: int | None = None,
 
     `path` is the file or folder being written, `action` what the app was doing, in the words
     of "... needed to <action>" ("train", "export the model", "save the CSV file")."""
-    path = os.fspath(path)
+    path = visible_folder(path)
     code = getattr(exc, "errno", None)
     if code in DISK_FULL:
         quota = code == getattr(errno, "EDQUOT", None) and code != errno.ENOSPC
