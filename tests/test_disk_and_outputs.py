@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers_images import make_class_tree
+from helpers_images import make_class_tree, random_backbone_weights
 from tiny_runs import tiny_run
 
 from mbv2gui.core.diskspace import ensure_free
@@ -172,7 +172,9 @@ def test_a_failed_training_leaves_nothing_and_a_finished_one_is_whole(tmp_path, 
     from mbv2gui.core.runs import Run as RunClass
 
     make_class_tree(tmp_path / "data", ["red", "blue"], per_class=3, size=16)
-    config = TrainConfig(image_size=32, weights="none", epochs=1, batch_size=4)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the feature cache
+    weights = random_backbone_weights(tmp_path / "w.weights.h5")  # the head alone: seconds
+    config = TrainConfig(image_size=32, weights=str(weights), epochs=1, batch_size=4)
     original = RunClass.save
 
     def killed_while_saving(self, model=None, folder=None):
@@ -312,3 +314,25 @@ def test_a_model_with_a_lambda_layer_is_refused_and_said_so(tmp_path):
         f"The model file {run.model_path} contains code (a Lambda layer) and was not loaded, "
         "for safety; use a model trained by mbv2gui.")
     assert "damaged" not in error.value.message
+
+
+def test_opening_a_project_in_the_window_sweeps_its_runs_folder(qtbot, tmp_path):
+    from mbv2gui.core.project import Project, sidecar_for
+    from mbv2gui.gui.main_window import MainWindow
+
+    path = tmp_path / "p.mbv2"
+    Project.create(path).close()
+    runs = sidecar_for(path) / "runs"
+    leftover = runs / f".r1.partial-{_dead_pid()}"
+    leftover.mkdir(parents=True)
+    (leftover / "pixels.tmp.npy").write_bytes(b"x")
+    (runs / "r2").mkdir()
+    (runs / "r2" / "labels.txt").write_text("a\nb\n")  # a real run stays
+    window = MainWindow()
+    try:
+        assert window.projects.open_project(str(path))
+        assert os.listdir(runs) == ["r2"]
+    finally:
+        assert window.runner.shutdown(5.0)
+        window.close()
+        window.deleteLater()
