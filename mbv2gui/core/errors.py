@@ -95,7 +95,8 @@ def disk_full_message(path, action: str, needed: int | None, free: int | None = 
     path = visible_folder(path)
     free = free_bytes(path) if free is None else free
     disk = f"the disk holding {os.fspath(path)} (mounted at {mount_point(path)})"
-    subject = f"Your disk quota on {disk} is used up" if quota else f"{disk[0].upper()}{disk[1:]} is full"
+    subject = (f"Your disk quota on {disk} is used up" if quota
+               else f"{disk[0].upper()}{disk[1:]} is full")
     amounts = [f"{human_bytes(free)} free" if free is not None else "",
                f"about {human_bytes(needed)} needed to {action}" if needed else ""]
     said = ", ".join(a for a in amounts if a)

@@ -5,8 +5,8 @@ decodes; a decode wrapped in `tf.py_function` runs serially under it, ~24 vs ~89
 Each image is decoded straight to `image_size` (JPEG draft mode, then a resize), so no
 full-size pixels are ever held. Training that needs pixels every epoch (fine-tuning, from
 scratch) decodes once into a disk-backed `PixelStore` (a uint8 file read back memory-mapped:
-the OS pages it, so 10,000 images at 224 px cost disk, not RAM) and feeds batches from it to `tf.data`,
-where augmentation runs; the saved model never contains augmentation.
+the OS pages it, so 10,000 images at 224 px cost disk, not RAM) and feeds batches from it to
+`tf.data`, where augmentation runs; the saved model never contains augmentation.
 """
 
 from __future__ import annotations
@@ -100,7 +100,8 @@ class PixelStore:
 
     def __init__(self, file: Path, size: int, pixels: np.ndarray, ok: np.ndarray,
                  errors: dict):
-        self.file, self.size, self.pixels, self.ok, self.errors = Path(file), size, pixels, ok, errors
+        self.file, self.size, self.pixels = Path(file), size, pixels
+        self.ok, self.errors = ok, errors
 
     @classmethod
     def build(cls, paths: Sequence[str], size: int, file: Path, report=lambda done, total: None,
