@@ -336,3 +336,17 @@ def test_opening_a_project_in_the_window_sweeps_its_runs_folder(qtbot, tmp_path)
         assert window.runner.shutdown(5.0)
         window.close()
         window.deleteLater()
+
+
+def test_a_teacher_model_carrying_code_is_refused_in_either_file_format(tmp_path):
+    from mbv2gui.core.model import teacher_probabilities
+    from mbv2gui.core.tfsetup import keras
+
+    k = keras()
+    inputs = k.Input((32, 32, 3))
+    model = k.Model(inputs, k.layers.Lambda(lambda x: x * 2)(inputs))
+    for name in ("teacher.keras", "teacher.h5"):  # the legacy HDF5 format too
+        model.save(tmp_path / name)
+        with pytest.raises(UserError, match=r"contains code \(a Lambda layer\) and was not "
+                                            "loaded, for safety"):
+            teacher_probabilities(str(tmp_path / name), [], 2, 32, 4.0, lambda: False)
