@@ -6,6 +6,8 @@ import csv
 import errno
 import io
 import os
+import subprocess
+import sys
 
 import pytest
 from imagefiles import non_utf8_name, write_image
@@ -56,6 +58,9 @@ def test_a_non_utf8_file_name_is_written_with_every_row(tmp_path):
 def test_a_crash_mid_write_leaves_the_old_file_and_no_temporary(tmp_path):
     target = tmp_path / "p.csv"
     target.write_text("the old file\n", encoding="utf-8")
+    killed = subprocess.Popen([sys.executable, "-c", "pass"])
+    killed.wait()
+    (tmp_path / f".p.csv.partial-{killed.pid}").write_text("a kill's leftover")
 
     def rows():
         yield ["a", 1]

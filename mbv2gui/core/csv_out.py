@@ -26,7 +26,7 @@ from typing import Iterable, Sequence
 
 from mbv2gui.core.diskspace import said_in_words
 from mbv2gui.core.errors import UserError
-from mbv2gui.core.partial_outputs import partial_path
+from mbv2gui.core.partial_outputs import partial_path, sweep_partial_outputs
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -76,6 +76,7 @@ def write_csv_file(path, header: Sequence, rows: Iterable[Sequence],
     renames it over `path`: a crash, a kill or a full disk leaves the old file as it was and no
     half-written one. Errors are sentences (a refused write says which disk and what to do)."""
     path = Path(os.fsdecode(path))
+    sweep_partial_outputs(path.parent)  # what a killed earlier write left beside it
     temporary = partial_path(path)
     try:
         with said_in_words(path, action):
