@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from mbv2gui.commands.progress import run_job
-    from mbv2gui.core.predict import expand_paths, predict_files, write_csv
+    from mbv2gui.core.predict import expand_paths, predict_files, save_csv, write_csv
     from mbv2gui.core.runs import Run
 
     if args.top_k < 1:
@@ -38,11 +38,7 @@ def run(args: argparse.Namespace) -> int:
     rows = run_job(predict_files, run_, paths, quiet=args.quiet, top_k=top_k,
                    batch_size=args.batch_size)
     if args.csv:
-        try:
-            with open(args.csv, "w", newline="", encoding="utf-8") as handle:
-                write_csv(rows, handle, top_k)
-        except OSError as exc:
-            raise UserError(f"Could not write {args.csv}: {exc.strerror}.", str(exc)) from exc
+        save_csv(rows, args.csv, top_k)
     else:
         write_csv(rows, sys.stdout, top_k)
     failed = sum(1 for row in rows if row["error"])

@@ -15,7 +15,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from mbv2gui.core.diskspace import ensure_free, said_in_words
 from mbv2gui.core.jobs import progress
+
+ACTION = "save the image features"
+ENTRY_OVERHEAD = 4096  # the .npy header, and a file system block per small file
 
 
 def user_cache_dir() -> Path:
@@ -43,10 +47,18 @@ class FeatureCache:
 
     def put(self, content_hash: str, vector: np.ndarray) -> None:
         file = self._file(content_hash)
-        file.parent.mkdir(exist_ok=True)
         temporary = file.with_name(f"{file.stem}.{os.getpid()}.tmp.npy")
-        np.save(temporary, np.asarray(vector, dtype=np.float32))
-        os.replace(temporary, file)
+        try:
+            with said_in_words(self.folder, ACTION):
+                file.parent.mkdir(exist_ok=True)
+                np.save(temporary, np.asarray(vector, dtype=np.float32))
+                os.replace(temporary, file)
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    def ensure_room(self, count: int, dimension: int) -> None:
+        """Says now, before any is computed, that `count` more vectors would not fit."""
+        ensure_free(self.folder, count * (4 * dimension + ENTRY_OVERHEAD), ACTION)
 
 
 def compute_features(feature_model, paths: Sequence[str], hashes: Sequence[str], image_size: int,
@@ -66,6 +78,8 @@ def compute_features(feature_model, paths: Sequence[str], hashes: Sequence[str],
     report(progress(done, n, f"Computing image features ({done} of {n} cached)"))
     from mbv2gui.core.model import compiled_forward
 
+    if cache and todo:
+        cache.ensure_room(len(todo), int(feature_model.output_shape[-1]))
     predict = compiled_forward(feature_model)
     for indices, batch, failures in iter_batches([paths[i] for i in todo], image_size,
                                                  batch_size, should_stop):

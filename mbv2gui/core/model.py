@@ -16,6 +16,37 @@ from mbv2gui.core.weights import Weights
 
 LAST_BLOCK = 16  # MobileNetV2 has blocks 1..16 after the stem ("expanded_conv")
 
+# Keras' safe mode refuses a saved model that would run Python code when loaded (a Lambda
+# layer's function, a pickled object): these are the words its refusal carries.
+SAFE_MODE_WORDS = ("safe_mode", "arbitrary code execution")
+
+
+def load_model_file(path, damaged: str):
+    """A saved Keras model, loaded in Keras' safe mode (no code in the file is ever run).
+    A model refused for carrying code is said so; any other failure is `damaged`, a sentence."""
+    try:
+        return keras().models.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:
+        code = carried_code(exc)
+        if code is None:
+            raise UserError(damaged, str(exc)) from exc
+        raise UserError(f"The model file {path} contains code ({code}) and was not loaded, for "
+                        "safety; use a model trained by mbv2gui.", str(exc)) from exc
+
+
+def carried_code(exc: BaseException) -> str | None:
+    """What code Keras' safe mode refused to load ("a Lambda layer"), or None if the failure
+    was something else. Looks through the chain: Keras may wrap its refusal."""
+    import re
+
+    while exc is not None:
+        text = str(exc)
+        if any(word in text for word in SAFE_MODE_WORDS):
+            found = re.search(r"deserialization of an? `(\w+)`( layer)?", text)
+            return f"a {found[1]} layer" if found else "Python code"
+        exc = exc.__cause__ or exc.__context__
+    return None
+
 
 def build_backbone(alpha: float, image_size: int, weights: Weights, bn_momentum: float):
     """MobileNetV2 without its top, as one layer named `backbone`."""
@@ -226,11 +257,8 @@ def teacher_probabilities(teacher_path, paths, n_classes: int, image_size: int,
 
     from mbv2gui.core.pipeline import iter_batches
 
-    try:
-        teacher = keras().models.load_model(teacher_path, compile=False)
-    except Exception as exc:
-        raise UserError(f"The teacher model {teacher_path} cannot be loaded (it is not a Keras "
-                        "model file, or it is damaged).", str(exc)) from exc
+    teacher = load_model_file(teacher_path, f"The teacher model {teacher_path} cannot be "
+                              "loaded (it is not a Keras model file, or it is damaged).")
     forward = compiled_forward(teacher)
     soft = np.full((len(paths), n_classes), 1.0 / n_classes, dtype=np.float32)
     for indices, batch, _ in iter_batches(paths, image_size, 32, should_stop):

@@ -4,9 +4,9 @@ Decoding runs on a thread pool through the one image loader (Pillow releases the
 decodes; a decode wrapped in `tf.py_function` runs serially under it, ~24 vs ~89 images/s).
 Each image is decoded straight to `image_size` (JPEG draft mode, then a resize), so no
 full-size pixels are ever held. Training that needs pixels every epoch (fine-tuning, from
-scratch) decodes once into a disk-backed `PixelStore` (a memory-mapped uint8 array: the OS pages
-it, so 10,000 images at 224 px cost disk, not RAM) and feeds batches from it to `tf.data`,
-where augmentation runs; the saved model never contains augmentation.
+scratch) decodes once into a disk-backed `PixelStore` (a uint8 file read back memory-mapped:
+the OS pages it, so 10,000 images at 224 px cost disk, not RAM) and feeds batches from it to
+`tf.data`, where augmentation runs; the saved model never contains augmentation.
 """
 
 from __future__ import annotations
@@ -96,27 +96,51 @@ def _decode_or_error(path: str, size: int):
 
 
 class PixelStore:
-    """Every image decoded once to (size, size, 3) uint8 in a memory-mapped file."""
+    """Every image decoded once to (size, size, 3) uint8 in a file, read back memory-mapped.
 
-    def __init__(self, file: Path, size: int, count: int):
-        self.file, self.size = Path(file), size
-        self.pixels = np.lib.format.open_memmap(self.file, mode="w+", dtype=np.uint8,
-                                                shape=(max(1, count), size, size, 3))
-        self.ok = np.zeros(count, dtype=bool)
-        self.errors: dict[int, ImageError] = {}
+    The file is written with ordinary `write()` calls, image after image, and only then mapped,
+    read-only. Why not a writable map (`open_memmap(..., "w+")`, as before): the kernel stores
+    a written page only later, and when the disk is full it cannot, so the process dies of
+    SIGBUS with no message (and the window with it). A `write()` instead fails with ENOSPC, an
+    exception that is said in words; and reading a fully written file through a map cannot
+    fault for lack of space. Why not `posix_fallocate` and then the writable map: it does not
+    exist on macOS or Windows, and on copy-on-write file systems (btrfs, ZFS, APFS) a write into
+    preallocated blocks still allocates new ones, so the map could still fault."""
+
+    def __init__(self, file: Path, size: int, pixels: np.ndarray, ok: np.ndarray,
+                 errors: dict):
+        self.file, self.size, self.pixels = Path(file), size, pixels
+        self.ok, self.errors = ok, errors
 
     @classmethod
     def build(cls, paths: Sequence[str], size: int, file: Path, report=lambda done, total: None,
               should_stop=lambda: False) -> "PixelStore":
-        store = cls(file, size, len(paths))
-        for position, result in iter_decoded(paths, size, should_stop):
-            if isinstance(result, ImageError):
-                store.errors[position] = result
-            else:
-                store.pixels[position] = result
-                store.ok[position] = True
-            report(position + 1, len(paths))
-        return store
+        from mbv2gui.core.diskspace import pixel_cache_bytes, said_in_words
+
+        file = Path(file)
+        ok, errors = np.zeros(len(paths), dtype=bool), {}
+        blank = bytes(size * size * 3)  # an unreadable image's place, never trained on
+        header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)),
+                  "fortran_order": False, "shape": (max(1, len(paths)), size, size, 3)}
+        try:
+            with said_in_words(file.parent, "prepare the images for training",
+                               pixel_cache_bytes(len(paths), size)):
+                with open(file, "wb") as handle:
+                    np.lib.format.write_array_header_1_0(handle, header)
+                    for position, result in iter_decoded(paths, size, should_stop):
+                        if isinstance(result, ImageError):
+                            errors[position] = result
+                            handle.write(blank)
+                        else:
+                            handle.write(np.ascontiguousarray(result, dtype=np.uint8).tobytes())
+                            ok[position] = True
+                        report(position + 1, len(paths))
+                    if not paths:
+                        handle.write(blank)
+        except BaseException:  # full disk, cancel: no half-written file stays behind
+            file.unlink(missing_ok=True)
+            raise
+        return cls(file, size, np.load(file, mmap_mode="r"), ok, errors)
 
     def batches(self, indices: Sequence[int], batch_size: int) -> Iterator[np.ndarray]:
         for start in range(0, len(indices), batch_size):

@@ -50,22 +50,34 @@ def predict_files(run, paths: Sequence[str], report=ignore_events, should_stop=n
     return rows
 
 
-def write_csv(rows: list[dict], file, top_k: int) -> None:
-    """path, label, confidence, then label_i/confidence_i pairs; an unreadable file's row has
-    an empty label and the reason in the `error` column."""
-    import csv
-
+def csv_header(top_k: int) -> list[str]:
     header = ["path", "label", "confidence"]
     for i in range(1, top_k + 1):
         header += [f"label_{i}", f"confidence_{i}"]
-    header.append("error")
-    writer = csv.writer(file)
-    writer.writerow(header)
+    return header + ["error"]
+
+
+def csv_rows(rows: list[dict], top_k: int):
+    """path, label, confidence, then label_i/confidence_i pairs; an unreadable file's row has
+    an empty label and the reason in the `error` column. Cells are made safe by core/csv_out."""
     for row in rows:
-        line = [row["path"], row["label"] or "",
-                "" if row["confidence"] is None else f"{row['confidence']:.6f}"]
+        line = [row["path"], row["label"], row["confidence"]]
         for i in range(top_k):
-            pair = row["top_k"][i] if i < len(row["top_k"]) else ("", None)
-            line += [pair[0], "" if pair[1] is None else f"{pair[1]:.6f}"]
-        line.append(row["error"] or "")
-        writer.writerow(line)
+            pair = row["top_k"][i] if i < len(row["top_k"]) else (None, None)
+            line += [pair[0], pair[1]]
+        line.append(row["error"])
+        yield line
+
+
+def write_csv(rows: list[dict], file, top_k: int) -> None:
+    """The predictions as CSV to an open text stream (the terminal)."""
+    from mbv2gui.core.csv_out import write_rows
+
+    write_rows(file, csv_header(top_k), csv_rows(rows, top_k))
+
+
+def save_csv(rows: list[dict], path, top_k: int) -> None:
+    """The predictions as a CSV file, written atomically; errors are sentences."""
+    from mbv2gui.core.csv_out import write_csv_file
+
+    write_csv_file(path, csv_header(top_k), csv_rows(rows, top_k), "save the predictions")

@@ -74,20 +74,25 @@ class Run:
     def model_path(self) -> Path:
         return self.run_dir / "model.keras"
 
-    def save(self, model=None) -> None:
-        """Writes the folder; the model file last, through a temporary name, so a half-saved
-        run never looks complete."""
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "labels.txt").write_text("".join(f"{n}\n" for n in self.class_names),
-                                                 encoding="utf-8")
-        _write_json(self.run_dir / "config.json", self.config.to_dict())
-        _write_json(self.run_dir / "history.json", self.history)
-        _write_json(self.run_dir / "metrics.json", self.metrics)
-        _write_json(self.run_dir / "predictions.json", self.predictions)
+    def save(self, model=None, folder=None) -> None:
+        """Writes the run's files into `folder` (default: run_dir). Training writes into a
+        hidden partial folder that becomes run_dir once complete (see core/partial_outputs.py);
+        in place, the model file is written last through a temporary name."""
+        folder = Path(folder or self.run_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "labels.txt").write_text("".join(f"{n}\n" for n in self.class_names),
+                                           encoding="utf-8")
+        _write_json(folder / "config.json", self.config.to_dict())
+        _write_json(folder / "history.json", self.history)
+        _write_json(folder / "metrics.json", self.metrics)
+        _write_json(folder / "predictions.json", self.predictions)
         if model is not None:
-            temporary = self.run_dir / "model.tmp.keras"
-            model.save(temporary)
-            os.replace(temporary, self.model_path)
+            temporary = folder / "model.tmp.keras"
+            try:
+                model.save(temporary)
+                os.replace(temporary, folder / "model.keras")
+            finally:
+                temporary.unlink(missing_ok=True)
             self._model = model
 
     @classmethod
@@ -107,18 +112,25 @@ class Run:
     def load_model(self):
         """The Keras model (loaded once, TensorFlow imported only now)."""
         if self._model is None:
-            from mbv2gui.core.tfsetup import keras
+            from mbv2gui.core.model import load_model_file
 
             if not self.model_path.is_file():
                 raise UserError(f"The run {self.run_id} has no model file (model.keras); it "
                                 "may have been deleted, or the training did not finish.")
-            try:
-                self._model = keras().models.load_model(self.model_path, compile=False)
-            except Exception as exc:  # zip, h5 or config errors all mean a damaged file
-                raise UserError(f"The model file {self.model_path} is damaged or incomplete and "
-                                "cannot be loaded; train again to make a new one.",
-                                str(exc)) from exc
+            # zip, h5 or config errors all mean a damaged file; code in it is said as such
+            self._model = load_model_file(
+                self.model_path, f"The model file {self.model_path} is damaged or incomplete "
+                "and cannot be loaded; train again to make a new one.")
         return self._model
+
+
+def sweep_project_runs(project_path) -> list[Path]:
+    """Cleans what killed trainings left in a project's runs folder (called when a project is
+    opened; see core/partial_outputs.py). Never raises."""
+    from mbv2gui.core.partial_outputs import sweep_partial_outputs
+    from mbv2gui.core.project import sidecar_for
+
+    return sweep_partial_outputs(sidecar_for(Path(project_path)) / "runs", runs_folder=True)
 
 
 def record_in_project(project_path, run: Run) -> None:

@@ -25,8 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
+from mbv2gui.core.diskspace import (ensure_free, model_file_bytes, pixel_cache_bytes,
+                                    said_in_words)
 from mbv2gui.core.errors import JobCancelled
 from mbv2gui.core.jobs import Throttle, ignore_events, left_out, message, never_stop
+from mbv2gui.core.partial_outputs import building, sweep_partial_outputs
 
 
 @dataclass
@@ -89,6 +92,7 @@ def train(data, config: TrainConfig | None = None, report=ignore_events, should_
 
         report(left_out([ImageError(*problem).message for problem in train_data.unreadable]))
     run_id = Path(run_dir).name if run_dir else new_run_id()
+    own_folder = run_dir is None  # the project's runs folder, not one the user named
     if run_dir is None:
         from mbv2gui.core.project import sidecar_for
 
@@ -96,20 +100,30 @@ def train(data, config: TrainConfig | None = None, report=ignore_events, should_
                 else Path.home() / ".local" / "share" / "mbv2gui")
         run_dir = base / "runs" / run_id
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    session = _Session(train_data, config, report, should_stop, run_dir)
-    try:
-        session.run()
-    finally:
-        session.close()
-    metrics = session.metrics(time.monotonic() - started)
-    run = Run(run_dir, config, list(train_data.class_names), session.history, metrics,
-              session.predictions())
-    run.save(session.classifier)
+    sweep_partial_outputs(run_dir.parent, runs_folder=own_folder)
+    # Everything is written into a hidden folder beside run_dir, which becomes run_dir only
+    # when complete: a killed or failed training leaves nothing that looks like a run.
+    with building(run_dir, is_run_folder, "training run", "train") as work:
+        session = _Session(train_data, config, report, should_stop, work)
+        try:
+            session.run()
+        finally:
+            session.close()
+        metrics = session.metrics(time.monotonic() - started)
+        run = Run(run_dir, config, list(train_data.class_names), session.history, metrics,
+                  session.predictions())
+        with said_in_words(work, "save the trained model",
+                           model_file_bytes(session.classifier.count_params())):
+            run.save(session.classifier, folder=work)
     if project_path:
         record_in_project(project_path, run)
     report(message(f"Saved the run in {run_dir}.", "info"))
     return run
+
+
+def is_run_folder(folder: Path) -> bool:
+    """A folder a training wrote (which a new training given the same --out may replace)."""
+    return (Path(folder) / "labels.txt").is_file()
 
 
 HISTORY_KEYS = ("epoch", "phase", "loss", "accuracy", "val_loss", "val_accuracy",
@@ -204,6 +218,7 @@ class _Session:
                                              config.bn_momentum)
             self.head = M.Head.create(self.n, config.dropout, config.l2)
             self.classifier = M.build_classifier(self.backbone, self.head, config.image_size)
+        self._check_space()
         self.history = {key: [] for key in HISTORY_KEYS}
         self.history["fine_tune_start_epoch"] = None
         self.store = self.features = self.teacher = None
@@ -211,6 +226,14 @@ class _Session:
         self.best_row, self.best_score = None, None
         self.ok = np.ones(len(data.samples), dtype=bool)
         self.bad, self.final = set(), {}
+
+    def _check_space(self) -> None:
+        """Told before minutes of work: the run folder's disk must hold the decoded-pixels
+        file (from scratch or fine-tuning) and the model file."""
+        needed = model_file_bytes(self.classifier.count_params())
+        if not self.weights.pretrained or self.config.fine_tune_epochs > 0:
+            needed += pixel_cache_bytes(len(self.data.samples), self.config.image_size)
+        ensure_free(self.run_dir, needed, "train")
 
     # ---------------------------------------------------------------- phases
     def run(self) -> None:

@@ -15,7 +15,8 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox,
                                QProgressBar, QPushButton, QTableView, QVBoxLayout, QWidget)
 
-from mbv2gui.core.predict import write_csv
+from mbv2gui.core.errors import UserError
+from mbv2gui.core.predict import save_csv
 from mbv2gui.core.prediction_jobs import predict_batch
 
 COLUMNS = ("File", "Prediction", "Confidence", "Problem")
@@ -314,12 +315,9 @@ class BatchResults(QWidget):
             if not path:
                 return None
         try:
-            with open(path, "w", newline="", encoding="utf-8") as handle:
-                write_csv(self.model.rows(), handle, self.top_k)
-        except OSError as exc:
-            QMessageBox.warning(self, "Export Predictions",
-                                f"The file {path} could not be written: {exc.strerror or exc}. "
-                                "Choose another folder.")
+            save_csv(self.model.rows(), path, self.top_k)
+        except UserError as exc:
+            QMessageBox.warning(self, "Export Predictions", exc.message)
             return None
         self.summary.setText(f"Saved {_plural(self.model.rowCount(), 'row')} to {path}.")
         return path

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from mbv2gui.core.errors import UserError
 from mbv2gui.core.project import PROJECT_SUFFIX, Project
+from mbv2gui.core.runs import sweep_project_runs
 from mbv2gui.core.store_errors import ProjectDamaged, read_only_notice
 from mbv2gui.gui.context import AppContext
 from mbv2gui.gui.notice_bar import NoticeBar
@@ -105,6 +106,7 @@ class ProjectFlow(QObject):
             self._notices.show_notice(read_only_notice(project.path, project.read_only_reason),
                                       level="warning")
         else:
+            sweep_project_runs(project.path)  # what a killed training left
             self.check_files()
         return True
 

@@ -3,16 +3,19 @@
     export_run(run_dir, fmt, out_path, report, should_stop, project_path=None,
                int8_input="uint8") -> ExportResult
 
-`out_path` is the folder to export into (created if needed). Steps: load the run; read a sample
-of its images through the app's own loader (validation images to check agreement, training
-images to calibrate int8); write the format into a hidden staging folder; reload it with its
-own runtime and compare top-1 answers with the app's model; only then move it into `out_path`
-beside labels.txt, model.json and "How to use this model.md". A failed or cancelled export
-leaves nothing half-written there. TensorFlow is imported only when an export runs.
+`out_path` is the folder to export into (created if needed; an existing one must be empty or
+hold only earlier exports). Steps: load the run; read a sample of its images through the app's
+own loader (validation images to check agreement, training images to calibrate int8); write
+the whole new folder under a hidden name beside `out_path` (earlier formats of the same run,
+the new one, labels.txt, model.json, "How to use this model.md"); reload the new format with
+its own runtime and compare top-1 answers with the app's model; only then swap it in for
+`out_path` (see core/partial_outputs.py). A failed, cancelled or killed export leaves
+`out_path` as it was. TensorFlow is imported only when an export runs.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -20,14 +23,18 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from mbv2gui.core.diskspace import ensure_free, model_file_bytes, said_in_words
 from mbv2gui.core.errors import JobCancelled
-from mbv2gui.core.export import samples
+from mbv2gui.core.export import model_card, samples
 from mbv2gui.core.export.formats import FORMATS, MODEL_FILES, ExportError, check_format, writer
+from mbv2gui.core.export.howto import HOWTO
 from mbv2gui.core.jobs import ignore_events, message, never_stop, progress
+from mbv2gui.core.partial_outputs import building, check_replaceable, sweep_partial_outputs
 
 __all__ = ["export_run", "ExportResult", "ExportError", "FORMATS", "MODEL_FILES"]
 
 STEPS = 5
+ACTION = "export the model"
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,7 @@ def human_size(size: int) -> str:
 
 def export_run(run_dir, fmt: str, out_path, report=ignore_events, should_stop=never_stop,
                project_path=None, int8_input: str = "uint8") -> ExportResult:
-    from mbv2gui.core.export import model_card, verify
+    from mbv2gui.core.export import verify
     from mbv2gui.core.model import compiled_forward
 
     check_format(fmt)
@@ -77,7 +84,9 @@ def export_run(run_dir, fmt: str, out_path, report=ignore_events, should_stop=ne
     run = _load_run(run_dir)
     model = run.load_model()
     size = int(run.config.image_size)
-    out_dir = _make_folder(out_path)
+    out_dir = Path(out_path)
+    check_replaceable(out_dir, is_export_folder, "export")  # told before any work
+    sweep_partial_outputs(out_dir.parent)
 
     step(1, "Reading sample images")
     train_paths, train_source = samples.training_paths(run, project_path)
@@ -94,40 +103,71 @@ def export_run(run_dir, fmt: str, out_path, report=ignore_events, should_stop=ne
     reference = compiled_forward(model)(check_images)
 
     step(2, f"Writing {fmt}")
-    staging = out_dir / f".{fmt}.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    try:
+    # The new folder is written complete beside out_dir (the formats exported there before
+    # for this run, the new one, labels.txt, the card, the how-to), checked, then swapped in:
+    # a killed export never leaves a new model file beside an old labels.txt.
+    needed = 2 * model_file_bytes(model.count_params())
+    ensure_free(out_dir, needed, ACTION)
+    with building(out_dir, is_export_folder, "export", ACTION) as staging, \
+            said_in_words(out_dir, ACTION, needed):
+        keep_earlier_exports(out_dir, staging, run.run_id, fmt)
         written = writer(fmt)(model, run, staging, calibration=calibration,
                               int8_input=int8_input)
         step(3, f"Checking the {fmt} export against the app")
         agreement = verify.agreement(fmt, staging, check_images, reference)
         agreement["source"] = check_source
         step(4, "Writing the model card")
-        for name in written["files"]:  # verified: now move into place, replacing older ones
-            target = out_dir / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            os.replace(staging / name, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    if calibration is not None:
-        written["calibration"] = {"images": int(len(calibration)), "source": train_source}
-    card = model_card.write_card(run, fmt, out_dir, written, agreement)
+        if calibration is not None:
+            written["calibration"] = {"images": int(len(calibration)), "source": train_source}
+        card = model_card.write_card(run, fmt, staging, written, agreement)
     report(progress(STEPS, STEPS, "Done"))
     return ExportResult(fmt, str(out_dir), written["files"],
                         sum(_size(out_dir / name) for name in written["files"]), agreement,
                         card, round(time.monotonic() - started, 2))
 
 
-def _make_folder(out_path) -> Path:
-    out_dir = Path(out_path)
+def is_export_folder(folder: Path) -> bool:
+    """A folder holding only what exports write (which a new export may replace as a whole)."""
+    ours = set(MODEL_FILES.values()) | {model_card.LABELS, model_card.CARD, HOWTO}
+    return all(entry.name in ours or entry.name.endswith((".tmp", ".partial"))
+               for entry in Path(folder).iterdir())
+
+
+def keep_earlier_exports(out_dir: Path, staging: Path, run_id: str, fmt: str) -> None:
+    """Carries into the new folder the formats exported into `out_dir` before for the same run
+    (hard links where the disk allows: no copy, no space), with their card entries; a format's
+    entry whose files are gone is dropped. Another run's exports are not carried over."""
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:  # includes "a file of that name exists"
-        raise ExportError(f"The folder {out_dir} could not be created; choose another place.",
-                          str(exc)) from exc
-    return out_dir
+        card = json.loads((out_dir / model_card.CARD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if not isinstance(card, dict) or card.get("run_id") != run_id:
+        return
+    kept = {}
+    for earlier, entry in (card.get("exports") or {}).items():
+        files = entry.get("files", []) if isinstance(entry, dict) else []
+        if earlier == fmt or not files or not all((out_dir / f).exists() for f in files):
+            continue
+        for name in files:
+            _link_or_copy(out_dir / name, staging / name)
+        kept[earlier] = entry
+    (staging / model_card.CARD).write_text(json.dumps({**card, "exports": kept}, indent=1),
+                                           encoding="utf-8")
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """A hard link (the new folder shares the file, which is never written in place), or a
+    copy on a file system without hard links."""
+    def link(a, b):
+        try:
+            os.link(a, b)
+        except OSError:
+            shutil.copy2(a, b)
+
+    if source.is_dir():
+        shutil.copytree(source, target, copy_function=link)
+    else:
+        link(source, target)
 
 
 _RUNS: dict = {}
