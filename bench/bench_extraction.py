@@ -22,9 +22,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import numpy as np  # noqa: E402
 
 from helpers_images import make_class_tree  # noqa: E402
-from mbv2gui.core import model as M  # noqa: E402
-from mbv2gui.core.features import compute_features  # noqa: E402
-from mbv2gui.core.weights import Weights  # noqa: E402
+from mbv2gui.core.training import model as M  # noqa: E402
+from mbv2gui.core.training.features import compute_features  # noqa: E402
+from mbv2gui.core.training.weights import Weights  # noqa: E402
 
 
 def main() -> None:

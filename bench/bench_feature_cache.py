@@ -22,7 +22,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import numpy as np  # noqa: E402
 
 from helpers_images import make_class_tree, random_backbone_weights  # noqa: E402
-from mbv2gui.core.train import TrainConfig, train  # noqa: E402
+from mbv2gui.core.training.train import TrainConfig, train  # noqa: E402
 
 
 def engine_head_seconds(data, config, run_dir) -> tuple[float, float]:
@@ -45,7 +45,7 @@ def keras_baseline_seconds(paths, labels, n_classes, weights, size, epochs, batc
     import keras
     import tensorflow as tf
 
-    from mbv2gui.core.pipeline import decode_resized
+    from mbv2gui.core.training.pipeline import decode_resized
 
     images = np.stack([decode_resized(p, size) for p in paths])  # decoded once, in memory
     backbone = keras.applications.MobileNetV2(input_shape=(size, size, 3), alpha=0.35,

@@ -37,9 +37,9 @@ from PySide6.QtCore import QElapsedTimer, QEvent, QObject, Qt, QTimer  # noqa: E
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 import mbv2gui.gui  # noqa: E402,F401  (the PySide guard)
-from mbv2gui.core.gallery_query import image_rows  # noqa: E402
-from mbv2gui.core.images import content_hash  # noqa: E402
-from mbv2gui.core.project import NewImage, Project  # noqa: E402
+from mbv2gui.core.store.queries import image_rows  # noqa: E402
+from mbv2gui.core.files.images import content_hash  # noqa: E402
+from mbv2gui.core.store.project import NewImage, Project  # noqa: E402
 
 
 def quick_project(folder: Path, count: int) -> Path:
@@ -118,9 +118,9 @@ def main(argv=None) -> dict:
     project_path, source = ensure_project(args.folder, args.count)
     prepare_s = time.perf_counter() - start
 
-    from mbv2gui.gui.context import AppContext
-    from mbv2gui.gui.label_view import LabelView
-    from mbv2gui.gui.thumbnail_loader import thumbnail_folder
+    from mbv2gui.gui.shell.context import AppContext
+    from mbv2gui.gui.label.label_view import LabelView
+    from mbv2gui.gui.common.thumbnail_loader import thumbnail_folder
 
     app = QApplication.instance() or QApplication([])
     project = Project.open(project_path)

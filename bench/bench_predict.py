@@ -23,11 +23,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import numpy as np  # noqa: E402
 
 from helpers_images import make_class_tree  # noqa: E402
-from mbv2gui.core import model as M  # noqa: E402
-from mbv2gui.core.predict import predict_files, write_csv  # noqa: E402
+from mbv2gui.core.training import model as M  # noqa: E402
+from mbv2gui.core.inference.predict import predict_files, write_csv  # noqa: E402
 from mbv2gui.core.runs import Run  # noqa: E402
-from mbv2gui.core.train import TrainConfig  # noqa: E402
-from mbv2gui.core.weights import Weights  # noqa: E402
+from mbv2gui.core.training.train import TrainConfig  # noqa: E402
+from mbv2gui.core.training.weights import Weights  # noqa: E402
 
 CLASSES = ["red", "blue", "green"]
 

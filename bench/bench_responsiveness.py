@@ -4,7 +4,7 @@
   idle        nothing running (the machine's own noise: compare the phases with it)
   import      a few hundred generated images through window.imports.import_paths
   scratch     a tiny training from scratch (weights "none"), through the Train view's
-              start_training() when mbv2gui/gui/train_view.py has it, else window.runner.start
+              start_training() when mbv2gui/gui/train/train_view.py has it, else window.runner.start
   pretrained  a tiny training with a weights file (a random-weights backbone, made in a
               subprocess so this process imports no TensorFlow itself): the feature-cache path
   retrain     the same again, feature cache warm (what "retrain as you label" costs)
@@ -198,7 +198,7 @@ def unfrozen_after_tf(fn):
     def wrapped(*args, **kwargs):
         import gc
 
-        from mbv2gui.core.tfsetup import keras
+        from mbv2gui.core.training.tfsetup import keras
 
         keras()
         gc.unfreeze()
@@ -277,7 +277,7 @@ def make_weights(path: Path, alpha: float, size: int) -> None:
 def train_view_starter(window):
     """A callable that starts training through the Train view (None without one)."""
     try:
-        import mbv2gui.gui.train_view as tv  # noqa: F401
+        import mbv2gui.gui.train.train_view as tv  # noqa: F401
     except ImportError:
         return None
     if not hasattr(getattr(tv, "TrainView", None), "start_training"):
@@ -320,7 +320,7 @@ def main(argv=None) -> dict:
                              "this much (its TensorFlow threads inherit it); starts training "
                              "through window.runner")
     parser.add_argument("--gc-unfreeze", action="store_true",
-                        help="experiment: undo core/tfsetup.py's gc.freeze() right after the "
+                        help="experiment: undo core/training/tfsetup.py's gc.freeze() right after the "
                              "worker imports TensorFlow (collections during the import itself "
                              "stay off); starts training through window.runner")
     parser.add_argument("--no-train-view", action="store_true",
@@ -342,9 +342,9 @@ def main(argv=None) -> dict:
         make_weights(weights, 0.35, args.size)
     modules_before = "tensorflow" in sys.modules
 
-    from mbv2gui.core.train import TrainConfig, train
-    from mbv2gui.gui.app import create_application
-    from mbv2gui.gui.main_window import MainWindow
+    from mbv2gui.core.training.train import TrainConfig, train
+    from mbv2gui.gui.shell.app import create_application
+    from mbv2gui.gui.shell.main_window import MainWindow
 
     app = QApplication.instance() or create_application()
     window = MainWindow(app.windowIcon())

@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PIL import Image, ImageDraw  # noqa: E402
 
-from mbv2gui.core.filecheck import check_files  # noqa: E402
-from mbv2gui.core.importer import import_paths  # noqa: E402
-from mbv2gui.core.project import Project, sidecar_for  # noqa: E402
+from mbv2gui.core.files.filecheck import check_files  # noqa: E402
+from mbv2gui.core.files.importer import import_paths  # noqa: E402
+from mbv2gui.core.store.project import Project, sidecar_for  # noqa: E402
 
 PALETTE = [(230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66), (0, 114, 178),
            (213, 94, 0), (204, 121, 167)]

@@ -46,7 +46,7 @@ def save(window, name: str, folder: Path = DOCS) -> None:
 
 
 def train(window, epochs: int) -> None:
-    from mbv2gui.gui.main_window import TRAIN
+    from mbv2gui.gui.shell.main_window import TRAIN
 
     window.show_view(TRAIN)
     view = window._ensure_view(TRAIN)
@@ -60,7 +60,7 @@ def train(window, epochs: int) -> None:
 
 
 def predict(window, dataset: Path) -> None:
-    from mbv2gui.gui.main_window import PREDICT
+    from mbv2gui.gui.shell.main_window import PREDICT
 
     # One photo of each of the first classes (held-out ones would be better; any will do for
     # showing the heat map and the confidences).
@@ -81,8 +81,8 @@ def main() -> int:
     parser.add_argument("--project", type=Path, help="reuse this project file")
     args = parser.parse_args()
     sys.path.insert(0, str(DOCS.parent))
-    from mbv2gui.gui.app import create_application
-    from mbv2gui.gui.main_window import MainWindow
+    from mbv2gui.gui.shell.app import create_application
+    from mbv2gui.gui.shell.main_window import MainWindow
 
     app = create_application()
     window = MainWindow(app.windowIcon())

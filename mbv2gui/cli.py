@@ -47,11 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--smoke-test"] and len(argv) == 2:
         # Hidden: packaging/smoke.sh runs the built app through a whole session this way.
-        from mbv2gui.gui.smoke import run_smoke_test
+        from mbv2gui.gui.shell.smoke import run_smoke_test
 
         return run_smoke_test(argv[1])
     if not argv or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
-        from mbv2gui.gui.app import run_app
+        from mbv2gui.gui.shell.app import run_app
 
         return run_app(argv[0] if argv else None)
     parser = build_parser(argv)

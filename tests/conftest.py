@@ -12,7 +12,7 @@ import pytest
 @pytest.fixture(autouse=True, scope="session")
 def _settings_in_temporary_folder(tmp_path_factory):
     """The app keeps window state and recent projects in QSettings; tests must never touch the
-    developer's own. mbv2gui.gui.settings reads MBV2GUI_SETTINGS_DIR."""
+    developer's own. mbv2gui.gui.shell.settings reads MBV2GUI_SETTINGS_DIR."""
     folder = tmp_path_factory.mktemp("settings")
     os.environ["MBV2GUI_SETTINGS_DIR"] = str(folder)
     yield folder

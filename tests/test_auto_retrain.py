@@ -10,12 +10,12 @@ import pytest
 
 from helpers_images import make_class_tree, random_backbone_weights
 from mbv2gui.core.errors import JobCancelled, UserError
-from mbv2gui.core.importer import import_paths
-from mbv2gui.core.project import Project
-from mbv2gui.core.quick_retrain import retrain_config, retrain_head
-from mbv2gui.gui.auto_retrain import JOB_NAME, OFF, ON, RUNNING, SETTING, AutoRetrainer
-from mbv2gui.gui.context import AppContext
-from mbv2gui.gui.jobrunner import JobRunner
+from mbv2gui.core.files.importer import import_paths
+from mbv2gui.core.store.project import Project
+from mbv2gui.core.training.quick_retrain import retrain_config, retrain_head
+from mbv2gui.gui.train.auto_retrain import JOB_NAME, OFF, ON, RUNNING, SETTING, AutoRetrainer
+from mbv2gui.gui.shell.context import AppContext
+from mbv2gui.gui.shell.jobrunner import JobRunner
 
 TIMEOUT_MS = 60_000
 
@@ -210,7 +210,7 @@ def test_an_unchanged_project_is_not_retrained(qtbot, setup):
     other = retrain_head(project.path, base_config={**config, "epochs": 2}, keep_previous=True)
     assert [r.id for r in project.runs()] == [changed.run_id, other.run_id]
     # A run trained by hand is never removed by a quick retraining.
-    from mbv2gui.core.train import TrainConfig, train
+    from mbv2gui.core.training.train import TrainConfig, train
 
     manual = train(project.path, TrainConfig.from_dict(config))
     _relabel(context, 1)
@@ -219,7 +219,7 @@ def test_an_unchanged_project_is_not_retrained(qtbot, setup):
 
 
 def test_the_checkbox_and_its_sentence(qtbot, setup, assets):
-    from mbv2gui.gui.auto_retrain import retrain_controls
+    from mbv2gui.gui.train.auto_retrain import retrain_controls
 
     context, retrainer, states, started = setup
     settings = {"value": _config("none")}

@@ -7,8 +7,8 @@ import pytest
 
 from mbv2gui.cli import main
 from mbv2gui.commands.evaluate import data_items, format_report
-from mbv2gui.core.evaluation import evaluate
-from mbv2gui.core.project import Project
+from mbv2gui.core.inference.evaluation import evaluate
+from mbv2gui.core.store.project import Project
 
 from test_mislabeled import COLORS, PER_CLASS, tiny_trained_project, write_class_folders
 
@@ -44,7 +44,7 @@ def test_missing_data_is_a_sentence(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_evaluate_run_on_folder_writes_json(tmp_path_factory, tmp_path, capsys):
-    pytest.importorskip("mbv2gui.core.train")
+    pytest.importorskip("mbv2gui.core.training.train")
     _project, run_dir, _flipped, folder = tiny_trained_project(tmp_path_factory, tmp_path)
     out = tmp_path / "eval.json"
     assert main(["evaluate", run_dir, str(folder), "--json", str(out), "--quiet"]) == 0
@@ -68,7 +68,7 @@ def test_evaluate_files_joins_predictions_by_class_name(monkeypatch):
     import sys
     import types
 
-    from mbv2gui.core.evaluation import evaluate_files
+    from mbv2gui.core.inference.evaluation import evaluate_files
 
     answers = {"/a.png": [("pear", 0.7), ("apple", 0.3)], "/b.png": [("pear", 0.9), ("apple", 0.1)]}
 
@@ -77,7 +77,7 @@ def test_evaluate_files_joins_predictions_by_class_name(monkeypatch):
         return [{"path": p, "top_k": answers.get(p, []), "error": None if p in answers else "bad"}
                 for p in paths]
 
-    monkeypatch.setitem(sys.modules, "mbv2gui.core.predict",
+    monkeypatch.setitem(sys.modules, "mbv2gui.core.inference.predict",
                         types.SimpleNamespace(predict_files=predict_files))
     run = types.SimpleNamespace(class_names=["apple", "pear"])
     events = []

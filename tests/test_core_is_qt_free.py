@@ -34,15 +34,16 @@ def test_no_core_module_imports_qt():
     """)
     assert result["qt"] == []
     # Not vacuous: the walk really found the core modules.
-    for name in ("project", "images", "importer", "filecheck", "thumbnails", "jobs"):
+    for name in ("store.project", "files.images", "files.importer", "files.filecheck",
+                 "files.thumbnails", "jobs"):
         assert f"mbv2gui.core.{name}" in result["modules"]
 
 
 def test_store_importer_and_loader_do_not_load_tensorflow():
     result = run_fresh("""
         import json, sys
-        import mbv2gui.core.project, mbv2gui.core.importer, mbv2gui.core.images
-        import mbv2gui.core.filecheck, mbv2gui.core.thumbnails
+        import mbv2gui.core.store.project, mbv2gui.core.files.importer, mbv2gui.core.files.images
+        import mbv2gui.core.files.filecheck, mbv2gui.core.files.thumbnails
         print(json.dumps({"tf": [m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")],
                           "pil": "PIL.Image" in sys.modules}))
     """)

@@ -12,9 +12,9 @@ import sys
 import pytest
 from imagefiles import non_utf8_name, write_image
 
-from mbv2gui.core.csv_out import safe_cell, write_csv_file
+from mbv2gui.core.files.csv_out import safe_cell, write_csv_file
 from mbv2gui.core.errors import UserError
-from mbv2gui.core.predict import save_csv, write_csv
+from mbv2gui.core.inference.predict import save_csv, write_csv
 
 HOSTILE = ["=cmd|' /C calc'!A0", "+1", "@SUM(A1)", "-2+3", "\t=1+1", "\r=1"]
 

@@ -19,11 +19,11 @@ import pytest
 from helpers_images import make_class_tree, random_backbone_weights
 from tiny_runs import tiny_run
 
-from mbv2gui.core.diskspace import ensure_free
+from mbv2gui.core.files.diskspace import ensure_free
 from mbv2gui.core.errors import UserError, disk_error
-from mbv2gui.core.partial_outputs import building, sweep_partial_outputs
+from mbv2gui.core.files.partial_outputs import building, sweep_partial_outputs
 from mbv2gui.core.runs import Run
-from mbv2gui.core.train import TrainConfig, train
+from mbv2gui.core.training.train import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,7 +86,7 @@ def test_a_disk_filling_while_pixels_are_written_is_a_sentence_and_leaves_nothin
     SIGBUS a writable memory map dies of; nothing half-written stays."""
     import builtins
 
-    from mbv2gui.core import pipeline
+    from mbv2gui.core.training import pipeline
 
     make_class_tree(tmp_path / "data", ["red", "blue"], per_class=3, size=16)
 
@@ -120,7 +120,7 @@ def test_a_disk_filling_while_pixels_are_written_is_a_sentence_and_leaves_nothin
 
 
 def test_the_feature_cache_says_a_full_disk_and_leaves_no_temporary(tmp_path, monkeypatch):
-    from mbv2gui.core import features
+    from mbv2gui.core.training import features
 
     cache = features.FeatureCache(tmp_path / "cache", "key")
 
@@ -143,7 +143,7 @@ def test_a_killed_training_leaves_nothing_that_looks_like_a_run(tmp_path):
     sweep then removes what is left."""
     make_class_tree(tmp_path / "data", ["red", "blue"], per_class=4, size=16)
     script = ("import sys\n"
-              "from mbv2gui.core.train import TrainConfig, train\n"
+              "from mbv2gui.core.training.train import TrainConfig, train\n"
               "def report(event):\n"
               "    if event.get('type') == 'batch':\n"
               "        print('training', flush=True)\n"
@@ -256,7 +256,7 @@ def test_building_replaces_a_folder_whole_and_refuses_a_users_folder(tmp_path):
 def test_a_failed_export_leaves_the_old_one_whole_then_a_new_one_replaces_it(
         tmp_path, monkeypatch):
     from mbv2gui.core.export import export_run, model_card
-    from mbv2gui.core.sample_images import write_color_classes
+    from mbv2gui.core.files.sample_images import write_color_classes
 
     write_color_classes(tmp_path / "data", ("red", "blue"), per_class=3, size=32)
     first = tiny_run(tmp_path / "run1", ["blue", "red"])
@@ -287,7 +287,7 @@ def test_a_failed_export_leaves_the_old_one_whole_then_a_new_one_replaces_it(
 
 def test_an_export_on_a_full_disk_is_said_before_it_starts(tmp_path, monkeypatch):
     from mbv2gui.core.export import export_run
-    from mbv2gui.core.sample_images import write_color_classes
+    from mbv2gui.core.files.sample_images import write_color_classes
 
     write_color_classes(tmp_path / "data", ("red", "blue"), per_class=3, size=32)
     run = tiny_run(tmp_path / "run", ["blue", "red"])
@@ -302,7 +302,7 @@ def test_an_export_on_a_full_disk_is_said_before_it_starts(tmp_path, monkeypatch
 
 # ---------------------------------------------------------------- a model carrying code
 def test_a_model_with_a_lambda_layer_is_refused_and_said_so(tmp_path):
-    from mbv2gui.core.tfsetup import keras
+    from mbv2gui.core.training.tfsetup import keras
 
     k = keras()
     run = tiny_run(tmp_path / "run", ["a", "b"])
@@ -317,8 +317,8 @@ def test_a_model_with_a_lambda_layer_is_refused_and_said_so(tmp_path):
 
 
 def test_opening_a_project_in_the_window_sweeps_its_runs_folder(qtbot, tmp_path):
-    from mbv2gui.core.project import Project, sidecar_for
-    from mbv2gui.gui.main_window import MainWindow
+    from mbv2gui.core.store.project import Project, sidecar_for
+    from mbv2gui.gui.shell.main_window import MainWindow
 
     path = tmp_path / "p.mbv2"
     Project.create(path).close()
@@ -339,8 +339,8 @@ def test_opening_a_project_in_the_window_sweeps_its_runs_folder(qtbot, tmp_path)
 
 
 def test_a_teacher_model_carrying_code_is_refused_in_either_file_format(tmp_path):
-    from mbv2gui.core.model import teacher_probabilities
-    from mbv2gui.core.tfsetup import keras
+    from mbv2gui.core.training.model import teacher_probabilities
+    from mbv2gui.core.training.tfsetup import keras
 
     k = keras()
     inputs = k.Input((32, 32, 3))

@@ -11,13 +11,13 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 
-from mbv2gui.core import evaluation as ev
-from mbv2gui.core.importer import import_paths
+from mbv2gui.core.inference import evaluation as ev
+from mbv2gui.core.files.importer import import_paths
 from mbv2gui.core.jobs import ignore_events, never_stop
-from mbv2gui.core.project import Project
-from mbv2gui.gui.context import AppContext
-from mbv2gui.gui.evaluate_view import EvaluateView
-from mbv2gui.gui.jobrunner import JobRunner
+from mbv2gui.core.store.project import Project
+from mbv2gui.gui.shell.context import AppContext
+from mbv2gui.gui.evaluate.evaluate_view import EvaluateView
+from mbv2gui.gui.shell.jobrunner import JobRunner
 
 COLORS = {"red": (220, 40, 40), "green": (40, 180, 60), "blue": (40, 60, 220)}
 PER_CLASS = 4
@@ -119,7 +119,7 @@ def test_click_cell_shows_exactly_its_images_and_relabel_goes_stale(qtbot, conte
     qtbot.keyClick(view.gallery, Qt.Key.Key_X)
     assert context.project.image(red3).excluded
 
-    from mbv2gui.gui.review_gallery import LargeImageDialog
+    from mbv2gui.gui.evaluate.review_gallery import LargeImageDialog
 
     qtbot.keyClick(view.gallery, Qt.Key.Key_Return)  # open large: decoded in a job
     dialog = view.gallery.findChild(LargeImageDialog)
@@ -167,7 +167,7 @@ def test_no_run_says_what_to_do(qtbot, context):
 def test_real_tiny_run_click_relabel_and_mislabeled(qtbot, tmp_path_factory, tmp_path):
     """A run trained by the real engine: the gallery of a clicked cell holds exactly that
     cell's images; the likely-mislabeled search runs as a job and Enter accepts a suggestion."""
-    pytest.importorskip("mbv2gui.core.train")
+    pytest.importorskip("mbv2gui.core.training.train")
     from test_mislabeled import tiny_trained_project
 
     project_file, _run_dir, _flipped, _folder = tiny_trained_project(tmp_path_factory, tmp_path)
@@ -212,7 +212,7 @@ def test_real_tiny_run_click_relabel_and_mislabeled(qtbot, tmp_path_factory, tmp
 
 
 def test_likely_mislabeled_explains_a_weak_model_and_holds_its_list_back(qtbot, context):
-    from mbv2gui.core.mislabeled import MislabeledResult, Suspect
+    from mbv2gui.core.inference.mislabeled import MislabeledResult, Suspect
 
     hand_made_run(context.project, WRONG)  # 75% on 12 validation images: unsure
     view = open_view(qtbot, context)

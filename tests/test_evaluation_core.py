@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from mbv2gui.core.evaluation import (
+from mbv2gui.core.inference.evaluation import (
     available_splits, cell_members, confusion_matrix, evaluate, folder_items, low_confidence,
     misclassified)
 from mbv2gui.core.errors import UserError

@@ -22,7 +22,7 @@ SIZE = 32
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    from mbv2gui.core.train import TrainConfig, train
+    from mbv2gui.core.training.train import TrainConfig, train
 
     tmp = tmp_path_factory.mktemp("export")
     make_class_tree(tmp / "data", per_class=6, size=SIZE)
@@ -101,7 +101,7 @@ def test_cli_signed_int8(trained, tmp_path, capsys):
 
 
 def test_truncated_model_file_is_a_clear_error(trained, tmp_path):
-    from mbv2gui.core.predict import predict_files
+    from mbv2gui.core.inference.predict import predict_files
 
     run_dir, folder, _ = trained
     broken = tmp_path / "broken"

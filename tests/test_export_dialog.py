@@ -4,18 +4,18 @@ import json
 
 import pytest
 
-from mbv2gui.gui.context import AppContext
-from mbv2gui.gui.export_dialog import ExportDialog, open_export_dialog
-from mbv2gui.gui.jobrunner import JobRunner
+from mbv2gui.gui.shell.context import AppContext
+from mbv2gui.gui.shell.export_dialog import ExportDialog, open_export_dialog
+from mbv2gui.gui.shell.jobrunner import JobRunner
 
 
 def make_run(tmp_path):
     """An untrained but complete run (building is seconds; training would be much longer)."""
-    from mbv2gui.core import model as M
+    from mbv2gui.core.training import model as M
     from mbv2gui.core.runs import Run
-    from mbv2gui.core.sample_images import write_color_classes
-    from mbv2gui.core.train import TrainConfig
-    from mbv2gui.core.weights import Weights
+    from mbv2gui.core.files.sample_images import write_color_classes
+    from mbv2gui.core.training.train import TrainConfig
+    from mbv2gui.core.training.weights import Weights
 
     files = write_color_classes(tmp_path / "data", ("red", "blue"), per_class=3, size=32)
     backbone = M.build_backbone(0.35, 32, Weights("none", None, "", "none"), 0.9)
@@ -74,7 +74,7 @@ def test_no_run_given_exports_the_best_run_named_in_words(qtbot, context, tmp_pa
     """Not the newest run, and no internal id in the title."""
     import time
 
-    from mbv2gui.core.project import Project
+    from mbv2gui.core.store.project import Project
 
     year = time.localtime().tm_year
     project = Project.create(tmp_path / "p.mbv2")

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from imagefiles import write_image
-from mbv2gui.core import filecheck
-from mbv2gui.core.filecheck import check_files
-from mbv2gui.core.importer import import_paths
-from mbv2gui.core.project import Project
+from mbv2gui.core.files import filecheck
+from mbv2gui.core.files.filecheck import check_files
+from mbv2gui.core.files.importer import import_paths
+from mbv2gui.core.store.project import Project
 
 
 def never():

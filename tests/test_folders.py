@@ -1,4 +1,4 @@
-"""The one folder walker (core/folders.py) and per-file isolation: every entry point (import,
+"""The one folder walker (core/files/folders.py) and per-file isolation: every entry point (import,
 `train FOLDER`, `evaluate FOLDER`, `predict FOLDER`) sees the same images of a tricky folder,
 pipes and device links are refused without being opened, and one bad file in the decode
 pipeline is one error with a reason while the others are decoded.
@@ -16,15 +16,16 @@ import numpy as np
 import pytest
 
 from imagefiles import write_image
-from mbv2gui.core import folders, pipeline
-from mbv2gui.core.dataset import TrainData
+from mbv2gui.core.files import folders
+from mbv2gui.core.training import pipeline
+from mbv2gui.core.training.dataset import TrainData
 from mbv2gui.core.errors import UserError
-from mbv2gui.core.evaluation import folder_items
-from mbv2gui.core.folders import NOT_REGULAR, class_folder, file_problem, image_files, walk_dropped
-from mbv2gui.core.images import ImageError
-from mbv2gui.core.importer import import_paths
-from mbv2gui.core.predict import expand_paths
-from mbv2gui.core.project import Project
+from mbv2gui.core.inference.evaluation import folder_items
+from mbv2gui.core.files.folders import NOT_REGULAR, class_folder, file_problem, image_files, walk_dropped
+from mbv2gui.core.files.images import ImageError
+from mbv2gui.core.files.importer import import_paths
+from mbv2gui.core.inference.predict import expand_paths
+from mbv2gui.core.store.project import Project
 
 LIMIT_SECONDS = 60
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mbv2gui.core.gradcam import GradCam, gradcam, overlay
+from mbv2gui.core.inference.gradcam import GradCam, gradcam, overlay
 from mbv2gui.core.runs import Run
-from mbv2gui.core.train import TrainConfig, train
+from mbv2gui.core.training.train import TrainConfig, train
 
 SIZE = 128  # MobileNetV2's out_relu is SIZE/32 = 4x4 cells: enough room to localise
 SQUARE = 24
@@ -114,7 +114,7 @@ def test_map_size_range_and_probabilities(trained, tmp_path):
 
 def test_no_evidence_gives_zeros_not_nan(trained):
     """A classifier whose weights are all zero has zero gradients: the map is all zeros."""
-    from mbv2gui.core.tfsetup import keras
+    from mbv2gui.core.training.tfsetup import keras
 
     model = keras().models.clone_model(trained.load_model())
     model.set_weights(trained.load_model().get_weights())

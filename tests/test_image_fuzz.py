@@ -23,10 +23,10 @@ import pytest
 from PIL import EpsImagePlugin, Image
 
 from imagefiles import eps_writing, fake_program
-from mbv2gui.core.images import ImageError, content_hash, image_info, load_pil, load_rgb
-from mbv2gui.core.importer import import_paths
-from mbv2gui.core.project import Project
-from mbv2gui.core.thumbnails import ThumbnailCache
+from mbv2gui.core.files.images import ImageError, content_hash, image_info, load_pil, load_rgb
+from mbv2gui.core.files.importer import import_paths
+from mbv2gui.core.store.project import Project
+from mbv2gui.core.files.thumbnails import ThumbnailCache
 
 SEED = 20261206
 FILES = 420

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from imagefiles import noisy_jpeg, non_utf8_name, png_header_only, truncate, write_image, write_two_color
-from mbv2gui.core import images
-from mbv2gui.core.images import ImageError, content_hash, image_info, load_pil, load_rgb
+from mbv2gui.core.files import images
+from mbv2gui.core.files.images import ImageError, content_hash, image_info, load_pil, load_rgb
 
 
 def assert_rgb(array, shape=None):
@@ -219,7 +219,7 @@ from PIL import EpsImagePlugin, ImageFile, PngImagePlugin
 
 from imagefiles import (eps_writing, fake_program, png_inflating_past, png_header_only,
                         tiff_second_page_without_width)
-from mbv2gui.core.thumbnails import ThumbnailCache
+from mbv2gui.core.files.thumbnails import ThumbnailCache
 
 
 @pytest.fixture
@@ -246,8 +246,8 @@ def test_the_ghostscript_trap_works_when_pillow_is_not_restricted(ghostscript_tr
 
 
 def test_postscript_named_jpg_never_starts_ghostscript(ghostscript_trap, tmp_path, monkeypatch):
-    from mbv2gui.core.importer import import_paths
-    from mbv2gui.core.project import Project
+    from mbv2gui.core.files.importer import import_paths
+    from mbv2gui.core.store.project import Project
 
     photo, started, ran = ghostscript_trap
     used = []

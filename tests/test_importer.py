@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from imagefiles import non_utf8_name, write_image
-from mbv2gui.core import importer
+from mbv2gui.core.files import importer
 from mbv2gui.core.errors import UserError
-from mbv2gui.core.importer import ImportSummary, import_csv, import_paths
-from mbv2gui.core.project import Project
+from mbv2gui.core.files.importer import ImportSummary, import_csv, import_paths
+from mbv2gui.core.store.project import Project
 
 
 class Events(list):

@@ -7,7 +7,7 @@ import pytest
 
 from mbv2gui.core.errors import JobCancelled, UserError
 from mbv2gui.core.jobs import progress
-from mbv2gui.gui.jobrunner import JobRunner
+from mbv2gui.gui.shell.jobrunner import JobRunner
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from mbv2gui.core.project import NewImage, Project
+from mbv2gui.core.store.project import NewImage, Project
 
 IMAGES, CLASSES = 300, 3
 
@@ -19,7 +19,7 @@ IMAGES, CLASSES = 300, 3
 # test knows the exact state after any number of steps, and every image is relabeled often.
 LABELER = textwrap.dedent("""
     import sys
-    from mbv2gui.core.project import Project
+    from mbv2gui.core.store.project import Project
     project = Project.open(sys.argv[1])
     ids = [r.id for r in project.images()]
     classes = [c.id for c in project.classes()]

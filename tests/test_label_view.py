@@ -10,12 +10,12 @@ from PySide6.QtCore import QItemSelectionModel, QPointF, Qt
 from PySide6.QtGui import QColor, QDropEvent
 
 import mbv2gui.gui  # noqa: F401  (applies the PySide guard in mbv2gui.gui.qtfix)
-from mbv2gui.core.images import content_hash
-from mbv2gui.core.project import NewImage, Project
-from mbv2gui.gui.context import AppContext
-from mbv2gui.gui.gallery_model import GalleryFilter, ThumbnailRole
-from mbv2gui.gui.label_view import LabelView
-from mbv2gui.gui.thumbnail_loader import Unreadable
+from mbv2gui.core.files.images import content_hash
+from mbv2gui.core.store.project import NewImage, Project
+from mbv2gui.gui.shell.context import AppContext
+from mbv2gui.gui.label.gallery_model import GalleryFilter, ThumbnailRole
+from mbv2gui.gui.label.label_view import LabelView
+from mbv2gui.gui.common.thumbnail_loader import Unreadable
 
 COLORS = [(200, 30, 30), (30, 160, 40), (30, 60, 200), (220, 200, 20), (120, 20, 160), (20, 180, 180)]
 
@@ -227,7 +227,7 @@ def test_real_window_drop_label_undo_reopen(qtbot, tmp_path):
     """The whole path: drop a folder tree on the window, label with keys, undo, close, reopen."""
     from test_main_window import EXPECTED, drop, make_image_tree, wait_for_import
 
-    from mbv2gui.gui.main_window import MainWindow
+    from mbv2gui.gui.shell.main_window import MainWindow
 
     window = MainWindow()
     window.resize(1100, 700)

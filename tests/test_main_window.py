@@ -12,9 +12,9 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from mbv2gui.core.errors import JobCancelled
-from mbv2gui.gui.main_window import WELCOME, WORKSPACE, MainWindow
-from mbv2gui.gui.project_flow import describe_check, find_relink, suggested_project_path
-from mbv2gui.gui.settings import recent_projects
+from mbv2gui.gui.shell.main_window import WELCOME, WORKSPACE, MainWindow
+from mbv2gui.gui.shell.project_flow import describe_check, find_relink, suggested_project_path
+from mbv2gui.gui.shell.settings import recent_projects
 
 COLORS = {"red": (220, 40, 40), "green": (40, 180, 60)}
 PER_CLASS = 4
@@ -223,7 +223,7 @@ def test_unexpected_errors_are_logged_and_explained(tmp_path, monkeypatch, qapp)
 
     from PySide6.QtWidgets import QMessageBox
 
-    from mbv2gui.gui.app import CrashReporter
+    from mbv2gui.gui.shell.app import CrashReporter
 
     log_path = tmp_path / "mbv2gui.log"
     handler = logging.FileHandler(log_path)
@@ -277,7 +277,7 @@ def test_the_app_starts_without_tensorflow_and_exits_cleanly(tmp_path):
         "import sys\n"
         "from PySide6.QtCore import QTimer\n"
         "from PySide6.QtWidgets import QApplication\n"
-        "import mbv2gui.gui.app as app\n"
+        "import mbv2gui.gui.shell.app as app\n"
         "def check():\n"
         "    shown = [w for w in QApplication.topLevelWidgets() if w.isVisible()]\n"
         "    print('shown', len(shown), 'tensorflow' in sys.modules, flush=True)\n"
@@ -295,7 +295,7 @@ def test_the_app_starts_without_tensorflow_and_exits_cleanly(tmp_path):
 
 
 def test_closing_the_project_stops_its_import(qtbot, window, tmp_path, monkeypatch):
-    import mbv2gui.core.importer as importer
+    import mbv2gui.core.files.importer as importer
 
     def slow_import(project_path, paths, *, report, should_stop):
         while not should_stop():
@@ -313,7 +313,7 @@ def test_closing_the_project_stops_its_import(qtbot, window, tmp_path, monkeypat
 
 
 def test_drops_on_the_predict_view_predict_instead_of_importing(qtbot, window, tmp_path):
-    from mbv2gui.gui.main_window import LABEL, PREDICT
+    from mbv2gui.gui.shell.main_window import LABEL, PREDICT
 
     photos = make_image_tree(tmp_path)
     window.projects.create_project(str(tmp_path / "predict.mbv2"))
@@ -334,7 +334,7 @@ def test_drops_on_the_predict_view_predict_instead_of_importing(qtbot, window, t
 
 
 def test_retrain_requested_anywhere_shows_the_train_view_and_starts(qtbot, window, tmp_path):
-    from mbv2gui.gui.main_window import TRAIN
+    from mbv2gui.gui.shell.main_window import TRAIN
 
     photos = make_image_tree(tmp_path)
     window.projects.create_project(str(tmp_path / "retrain.mbv2"))

@@ -15,7 +15,7 @@ from PIL import Image
 
 from mbv2gui.core.errors import JobCancelled, UserError
 from mbv2gui.core.jobs import ignore_events, never_stop
-from mbv2gui.core.mislabeled import (find_likely_mislabeled, out_of_fold_probabilities,
+from mbv2gui.core.inference.mislabeled import (find_likely_mislabeled, out_of_fold_probabilities,
                                      rank_label_issues)
 
 COLORS = {"blue": (40, 60, 220), "green": (40, 180, 60), "red": (220, 40, 40)}
@@ -40,7 +40,7 @@ def random_backbone_weights(path, image_size=32, alpha=0.35):
     colors (else the pooled features are ~1e-12). Training "from pretrained weights" then takes
     the engine's fast path (features once, a head on them), and random conv features of colored
     images still tell the colors apart."""
-    from mbv2gui.core.tfsetup import keras
+    from mbv2gui.core.training.tfsetup import keras
 
     k = keras()
     k.utils.set_random_seed(0)
@@ -59,9 +59,9 @@ def tiny_trained_project(tmp_path_factory, copy_to):
     """(project file copy, run folder, {image id: true class}, images folder). The run is
     trained by the real engine once per session, with FLIPS applied: the model learns from the
     wrong labels, as it would in real life."""
-    from mbv2gui.core.importer import import_paths
-    from mbv2gui.core.project import Project
-    from mbv2gui.core.train import TrainConfig, train
+    from mbv2gui.core.files.importer import import_paths
+    from mbv2gui.core.store.project import Project
+    from mbv2gui.core.training.train import TrainConfig, train
 
     if not _shared:
         root = tmp_path_factory.mktemp("tiny_run")
@@ -110,7 +110,7 @@ def test_cancel_stops_the_head_fit():
 # ------------------------------------------------------------------ the real pipeline
 @pytest.mark.slow
 def test_flipped_labels_rank_on_top(tmp_path_factory, tmp_path):
-    pytest.importorskip("mbv2gui.core.train")
+    pytest.importorskip("mbv2gui.core.training.train")
     project_file, run_dir, flipped, _ = tiny_trained_project(tmp_path_factory, tmp_path)
     events = []
     result = find_likely_mislabeled(project_file, run_dir, events.append, never_stop)
@@ -132,7 +132,7 @@ def test_flipped_labels_rank_on_top(tmp_path_factory, tmp_path):
 
 
 def test_too_few_classes_is_a_sentence(tmp_path):
-    from mbv2gui.core.project import NewImage, Project
+    from mbv2gui.core.store.project import NewImage, Project
 
     project = Project.create(tmp_path / "one.mbv2")
     project.add_images([NewImage(str(tmp_path / f"{i}.png"), 1, 0.0, f"h{i}", 1, 1, label="a")

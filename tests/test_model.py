@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mbv2gui.core.errors import UserError
-from mbv2gui.core.weights import imagenet_file_name, resolve_weights
+from mbv2gui.core.training.weights import imagenet_file_name, resolve_weights
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,9 +26,9 @@ def empty_keras_home(tmp_path, monkeypatch):
 
 
 def test_importing_the_engine_does_not_import_tensorflow():
-    code = ("import json, sys; import mbv2gui.core.train, mbv2gui.core.runs, "
-            "mbv2gui.core.predict, mbv2gui.core.features, mbv2gui.core.weights, "
-            "mbv2gui.core.dataset, mbv2gui.core.pipeline, mbv2gui.commands.train, "
+    code = ("import json, sys; import mbv2gui.core.training.train, mbv2gui.core.runs, "
+            "mbv2gui.core.inference.predict, mbv2gui.core.training.features, mbv2gui.core.training.weights, "
+            "mbv2gui.core.training.dataset, mbv2gui.core.training.pipeline, mbv2gui.commands.train, "
             "mbv2gui.commands.predict, mbv2gui.commands.progress; "
             "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('tensorflow', 'keras'))))")
@@ -74,8 +74,8 @@ def test_unsupported_alpha_or_size_and_missing_file(empty_keras_home, tmp_path):
 def test_classifier_layout_and_round_trip(tmp_path):
     import keras
 
-    from mbv2gui.core import model as M
-    from mbv2gui.core.weights import Weights
+    from mbv2gui.core.training import model as M
+    from mbv2gui.core.training.weights import Weights
 
     backbone = M.build_backbone(0.35, 32, Weights("none", None, "", "none"), 0.9)
     classifier = M.build_classifier(backbone, M.Head.create(3, 0.2, 1e-4), 32)
@@ -93,8 +93,8 @@ def test_classifier_layout_and_round_trip(tmp_path):
 
 
 def test_fine_tune_freezes_every_batchnorm_and_lower_blocks():
-    from mbv2gui.core import model as M
-    from mbv2gui.core.weights import Weights
+    from mbv2gui.core.training import model as M
+    from mbv2gui.core.training.weights import Weights
 
     backbone = M.build_backbone(0.35, 32, Weights("none", None, "", "none"), 0.9)
     M.unfreeze_top_blocks(backbone, 2)
@@ -106,8 +106,8 @@ def test_fine_tune_freezes_every_batchnorm_and_lower_blocks():
 
 
 def test_weights_file_that_does_not_fit_is_a_sentence(tmp_path):
-    from mbv2gui.core import model as M
-    from mbv2gui.core.weights import Weights
+    from mbv2gui.core.training import model as M
+    from mbv2gui.core.training.weights import Weights
 
     bad = tmp_path / "bad.weights.h5"
     bad.write_bytes(b"this is not an h5 file")
@@ -116,7 +116,7 @@ def test_weights_file_that_does_not_fit_is_a_sentence(tmp_path):
 
 
 def test_distillation_loss_mixes_labels_and_teacher():
-    from mbv2gui.core import model as M
+    from mbv2gui.core.training import model as M
 
     q = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1]], np.float32)
     onehot = np.eye(3, dtype=np.float32)[[0, 1]]

@@ -10,14 +10,14 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from mbv2gui.core.mislabeled import (MislabeledResult, out_of_fold_probabilities,
+from mbv2gui.core.inference.mislabeled import (MislabeledResult, out_of_fold_probabilities,
                                      select_label_issues)
-from mbv2gui.core.model_quality import (accuracy_uncertainty, assess_run, best_run,
+from mbv2gui.core.inference.quality import (accuracy_uncertainty, assess_run, best_run,
                                         default_run, scratch_expectation,
                                         small_validation_warning, too_weak_sentence,
                                         wilson_interval)
-from mbv2gui.core.preflight import check_training_data, trains_from_scratch
-from mbv2gui.core.project import NewImage, Project
+from mbv2gui.core.training.preflight import check_training_data, trains_from_scratch
+from mbv2gui.core.store.project import NewImage, Project
 from mbv2gui.core.run_names import record_name, run_name, start_point
 
 CLOTHES = ["shirt", "T-shirt", "coat"]
@@ -201,8 +201,8 @@ def test_runs_are_named_in_words(tmp_path):
 
 
 def test_the_end_of_training_says_weak_and_what_helps_and_retraining_repeats_it():
-    from mbv2gui.gui.auto_retrain import up_to_date_sentence
-    from mbv2gui.gui.run_summary import run_result
+    from mbv2gui.gui.train.auto_retrain import up_to_date_sentence
+    from mbv2gui.gui.train.run_summary import run_result
 
     run = fake_run(0.40, per_class_val=8, per_class_train=32, pretrained=False,
                    predictions=confused_predictions(), weights="none")

@@ -12,9 +12,9 @@ import pytest
 
 from helpers_images import make_class_tree, make_image, random_backbone_weights
 from mbv2gui.core.errors import UserError
-from mbv2gui.core.predict import expand_paths, predict_files, write_csv
+from mbv2gui.core.inference.predict import expand_paths, predict_files, write_csv
 from mbv2gui.core.runs import Run
-from mbv2gui.core.train import TrainConfig, train
+from mbv2gui.core.training.train import TrainConfig, train
 
 
 @pytest.fixture(scope="module")

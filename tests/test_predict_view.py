@@ -15,15 +15,15 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from helpers_images import make_class_tree, make_image
-from mbv2gui.core.importer import import_paths
+from mbv2gui.core.files.importer import import_paths
 from mbv2gui.core.jobs import ignore_events, never_stop
-from mbv2gui.core.predict import expand_paths, predict_files
-from mbv2gui.core.prediction_jobs import load_preview
-from mbv2gui.core.project import Project
+from mbv2gui.core.inference.predict import expand_paths, predict_files
+from mbv2gui.core.inference.prediction_jobs import load_preview
+from mbv2gui.core.store.project import Project
 from mbv2gui.core.runs import Run
-from mbv2gui.gui.context import AppContext
-from mbv2gui.gui.jobrunner import JobRunner
-from mbv2gui.gui.predict_view import BATCH, CARDS, EMPTY, THRESHOLD_KEY, PredictView
+from mbv2gui.gui.shell.context import AppContext
+from mbv2gui.gui.shell.jobrunner import JobRunner
+from mbv2gui.gui.predict.predict_view import BATCH, CARDS, EMPTY, THRESHOLD_KEY, PredictView
 
 WAIT = 90_000  # ms; a generous bound for a job on a busy 2-core machine, not a timing check
 
@@ -31,7 +31,7 @@ WAIT = 90_000  # ms; a generous bound for a job on a busy 2-core machine, not a 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """(project file, run folder, folder of new images the project does not hold)."""
-    from mbv2gui.core.train import TrainConfig, train
+    from mbv2gui.core.training.train import TrainConfig, train
 
     root = tmp_path_factory.mktemp("predict_view")
     make_class_tree(root / "photos", per_class=6, size=32)
@@ -133,7 +133,7 @@ def test_cards_answer_like_predict_and_show_heat_maps(qtbot, context, trained):
     qtbot.waitUntil(lambda: context.project.setting("predict.heatmap") is False, timeout=5000)
     view.heatmap_check.setChecked(True)
     view.opacity_slider.setValue(100)  # the colormap alone
-    from mbv2gui.core.gradcam import colormap
+    from mbv2gui.core.inference.gradcam import colormap
 
     assert np.array_equal(plain_pixels(card), colormap(card.heatmap))
 
@@ -157,7 +157,7 @@ def test_cards_answer_like_predict_and_show_heat_maps(qtbot, context, trained):
     assert card.pending_class == other.class_index
     qtbot.waitUntil(lambda: card.heatmap_class == other.class_index and card.pending_class is None,
                     timeout=WAIT)
-    from mbv2gui.core.gradcam import gradcam
+    from mbv2gui.core.inference.gradcam import gradcam
 
     direct = gradcam(Run.load(trained[1]).load_model(), load_preview(card.path), other.class_index)
     assert np.allclose(card.heatmap, direct.heatmap, atol=1e-4)
@@ -362,10 +362,10 @@ def test_the_view_never_loads_tensorflow_on_the_gui_thread(trained, tmp_path):
         import sys
         from PySide6.QtWidgets import QApplication
         app = QApplication([])
-        from mbv2gui.core.project import Project
-        from mbv2gui.gui.context import AppContext
-        from mbv2gui.gui.jobrunner import JobRunner
-        from mbv2gui.gui.predict_view import PredictView
+        from mbv2gui.core.store.project import Project
+        from mbv2gui.gui.shell.context import AppContext
+        from mbv2gui.gui.shell.jobrunner import JobRunner
+        from mbv2gui.gui.predict.predict_view import PredictView
         context = AppContext()
         context.jobs = JobRunner()
         context.set_project(Project.open({str(copy)!r}))
@@ -384,7 +384,7 @@ def test_the_view_never_loads_tensorflow_on_the_gui_thread(trained, tmp_path):
 def test_ten_thousand_rows_arrive_in_chunks_and_export(qtbot, tmp_path):
     """The table takes a big batch as the job streams it (no widget per row) and exports every
     row in the predicted order, also while sorted."""
-    from mbv2gui.gui.batch_results import BatchResults
+    from mbv2gui.gui.predict.batch_results import BatchResults
 
     results = BatchResults(AppContext())
     qtbot.addWidget(results)
@@ -409,7 +409,7 @@ def test_ten_thousand_rows_arrive_in_chunks_and_export(qtbot, tmp_path):
 
 
 def test_the_run_combo_defaults_to_the_best_run_not_the_newest(qtbot, tmp_path):
-    from mbv2gui.core.train import TrainConfig
+    from mbv2gui.core.training.train import TrainConfig
 
     context = AppContext()
     context.jobs = JobRunner()

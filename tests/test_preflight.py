@@ -1,7 +1,7 @@
 """Preflight: what stands between the labels and a training, in words, with the images."""
 
-from mbv2gui.core.preflight import check_training_data
-from mbv2gui.core.project import NewImage, Project
+from mbv2gui.core.training.preflight import check_training_data
+from mbv2gui.core.store.project import NewImage, Project
 
 
 def add(project, label, count, status="ok", start=0):

@@ -9,7 +9,7 @@ import pytest
 
 from imagefiles import non_utf8_name
 from mbv2gui.core.errors import UserError
-from mbv2gui.core.project import NewImage, Project
+from mbv2gui.core.store.project import NewImage, Project
 
 
 def fake(path, digest, label=None, **extra) -> NewImage:

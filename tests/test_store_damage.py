@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from mbv2gui.core import recovery
+from mbv2gui.core.store import recovery
 from mbv2gui.core.errors import UserError
-from mbv2gui.core.project import NewImage, Project
-from mbv2gui.core.recovery import recover_project
-from mbv2gui.core.store_errors import ProjectDamaged
+from mbv2gui.core.store.project import NewImage, Project
+from mbv2gui.core.store.recovery import recover_project
+from mbv2gui.core.store.errors import ProjectDamaged
 
 IMAGES = 300
 PAGE = 4096
@@ -279,7 +279,7 @@ def test_read_only_connection_refuses_real_writes_in_words(tmp_path):
     path = labeled_project(tmp_path, count=3)
     project = Project.open(path)
     project.close()
-    from mbv2gui.core.project import _connection
+    from mbv2gui.core.store.project import _connection
 
     db = _connection(path, read_only=True, then="open it again")
     try:
@@ -361,7 +361,7 @@ def test_a_clash_in_the_database_is_a_sentence(tmp_path):
 # ----------------------------------------------------------------- the window
 @pytest.fixture
 def window(qtbot):
-    from mbv2gui.gui.main_window import MainWindow
+    from mbv2gui.gui.shell.main_window import MainWindow
 
     window = MainWindow()
     window.show()

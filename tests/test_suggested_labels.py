@@ -7,12 +7,12 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from helpers_images import make_class_tree
-from mbv2gui.core.importer import import_paths
+from mbv2gui.core.files.importer import import_paths
 from mbv2gui.core.jobs import ignore_events, never_stop
-from mbv2gui.core.project import Project
-from mbv2gui.core.train import TrainConfig, train
-from mbv2gui.gui.gallery_model import LabelRole
-from mbv2gui.gui.main_window import LABEL, MainWindow
+from mbv2gui.core.store.project import Project
+from mbv2gui.core.training.train import TrainConfig, train
+from mbv2gui.gui.label.gallery_model import LabelRole
+from mbv2gui.gui.shell.main_window import LABEL, MainWindow
 
 
 def test_suggest_show_accept_and_undo(qtbot, tmp_path):

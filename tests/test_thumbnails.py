@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from imagefiles import noisy_jpeg, write_image
-from mbv2gui.core.images import ImageError, content_hash
-from mbv2gui.core.thumbnails import ThumbnailCache
+from mbv2gui.core.files.images import ImageError, content_hash
+from mbv2gui.core.files.thumbnails import ThumbnailCache
 
 
 def test_path_is_sharded_by_hash(tmp_path):
@@ -75,10 +75,10 @@ def test_many_threads_at_once(tmp_path):
 
 # ---------------------------------------------------------------- found broken at thumbnail time
 from imagefiles import truncate
-from mbv2gui.core.images import TRUNCATED
-from mbv2gui.core.importer import import_paths
-from mbv2gui.core.project import Project
-from mbv2gui.core.thumbnails import mark_unreadable
+from mbv2gui.core.files.images import TRUNCATED
+from mbv2gui.core.files.importer import import_paths
+from mbv2gui.core.store.project import Project
+from mbv2gui.core.files.thumbnails import mark_unreadable
 
 
 @pytest.fixture
@@ -131,7 +131,7 @@ def test_a_file_that_vanished_is_not_marked_unreadable(tmp_path, imported_trunca
 
 
 def test_gallery_loader_marks_it_and_tells_the_window(qtbot, imported_truncated_jpeg):
-    from mbv2gui.gui.thumbnail_loader import ThumbnailLoader, Unreadable
+    from mbv2gui.gui.common.thumbnail_loader import ThumbnailLoader, Unreadable
 
     project_path, cut, fine = imported_truncated_jpeg
     project = Project.open(project_path)

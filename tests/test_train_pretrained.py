@@ -11,7 +11,7 @@ import pytest
 
 from helpers_images import make_class_tree, random_backbone_weights
 from mbv2gui.core.errors import JobCancelled
-from mbv2gui.core.train import TrainConfig, train
+from mbv2gui.core.training.train import TrainConfig, train
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def _config(weights, **changes):
 
 
 def _bn_stats(model):
-    from mbv2gui.core.model import batchnorm_layers
+    from mbv2gui.core.training.model import batchnorm_layers
 
     return {bn.name: [np.array(bn.moving_mean), np.array(bn.moving_variance)]
             for bn in batchnorm_layers(model)}
@@ -75,9 +75,9 @@ def test_head_then_fine_tune_keeps_batchnorm_statistics(setup, tmp_path):
 def test_fine_tune_step_trains_top_blocks_but_not_batchnorm_statistics(setup):
     """The mechanism the fine_tune phase uses (its freezing and its training step), checked
     step by step, where no best-weights restore could hide a change."""
-    from mbv2gui.core import model as M
-    from mbv2gui.core.tfsetup import keras
-    from mbv2gui.core.weights import Weights
+    from mbv2gui.core.training import model as M
+    from mbv2gui.core.training.tfsetup import keras
+    from mbv2gui.core.training.weights import Weights
 
     _, weights = setup
     backbone = M.build_backbone(0.35, 32, Weights("file", str(weights), "", "w"), 0.9)
@@ -100,7 +100,7 @@ def test_fine_tune_step_trains_top_blocks_but_not_batchnorm_statistics(setup):
 
 
 def test_saved_model_predicts_what_the_engine_reported(setup, tmp_path):
-    from mbv2gui.core.predict import predict_files
+    from mbv2gui.core.inference.predict import predict_files
     from mbv2gui.core.runs import Run
 
     root, weights = setup
@@ -151,8 +151,8 @@ def test_cancel_before_any_epoch_raises(setup, tmp_path):
 
 
 def test_project_run_is_recorded_in_its_sidecar(setup, tmp_path):
-    from mbv2gui.core.images import content_hash
-    from mbv2gui.core.project import NewImage, Project
+    from mbv2gui.core.files.images import content_hash
+    from mbv2gui.core.store.project import NewImage, Project
     from mbv2gui.core.runs import Run
 
     root, weights = setup
@@ -178,8 +178,8 @@ def test_distillation_from_a_teacher_model(setup, tmp_path):
     from mbv2gui.core.errors import UserError
     from mbv2gui.core.runs import Run
 
-    from mbv2gui.core import model as M
-    from mbv2gui.core.weights import Weights
+    from mbv2gui.core.training import model as M
+    from mbv2gui.core.training.weights import Weights
 
     root, weights = setup
     # Any saved model with 3 outputs can teach (a bigger, trained one in real use).

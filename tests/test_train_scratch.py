@@ -9,7 +9,7 @@ import pytest
 
 from helpers_images import make_class_tree
 from mbv2gui.core.errors import UserError
-from mbv2gui.core.train import TrainConfig, train
+from mbv2gui.core.training.train import TrainConfig, train
 
 
 def test_auto_without_imagenet_trains_from_scratch(tmp_path, monkeypatch):
@@ -80,7 +80,7 @@ def test_config_round_trips_through_json():
 
 
 def test_augmentation_varies_per_epoch_repeats_with_the_seed_and_can_be_off(tmp_path):
-    from mbv2gui.core.pipeline import PixelStore, augmenter, training_dataset
+    from mbv2gui.core.training.pipeline import PixelStore, augmenter, training_dataset
 
     made = make_class_tree(tmp_path / "x", ["red"], per_class=4, size=32)
     store = PixelStore.build([str(p) for p in made["red"]], 32, tmp_path / "s.npy")

@@ -9,13 +9,13 @@ import pytest
 from PySide6.QtCore import Qt
 
 from helpers_images import make_class_tree
-from mbv2gui.core.importer import import_paths
+from mbv2gui.core.files.importer import import_paths
 from mbv2gui.core.jobs import ignore_events, never_stop
-from mbv2gui.core.project import Project
-from mbv2gui.gui.context import AppContext
-from mbv2gui.gui.jobrunner import JobRunner
-from mbv2gui.gui.train_plots import TrainPlots
-from mbv2gui.gui.train_view import TrainView
+from mbv2gui.core.store.project import Project
+from mbv2gui.gui.shell.context import AppContext
+from mbv2gui.gui.shell.jobrunner import JobRunner
+from mbv2gui.gui.train.train_plots import TrainPlots
+from mbv2gui.gui.train.train_view import TrainView
 
 TINY = dict(image_size=32, alpha=0.35, weights="none", batch_size=4, fine_tune_epochs=0,
             augment_rotation=False, augment_zoom=False)

@@ -13,12 +13,12 @@ import pytest
 
 from helpers_images import make_class_tree
 from mbv2gui.core.errors import JobCancelled
-from mbv2gui.core.images import content_hash
-from mbv2gui.core.predict import predict_files
-from mbv2gui.core.project import NewImage, Project
+from mbv2gui.core.files.images import content_hash
+from mbv2gui.core.inference.predict import predict_files
+from mbv2gui.core.store.project import NewImage, Project
 from mbv2gui.core.runs import Run
-from mbv2gui.core.train import TrainConfig, train
-from mbv2gui.core.unlabeled_predictions import (accept_predictions, predict_unlabeled,
+from mbv2gui.core.training.train import TrainConfig, train
+from mbv2gui.core.inference.suggestions import (accept_predictions, predict_unlabeled,
                                                 predictions_run_id, stored_predictions,
                                                 unlabeled_images)
 
@@ -135,8 +135,8 @@ def test_project_without_predictions(tmp_path):
 
 
 def test_accept_command_applies_and_undoes(project, qtbot):
-    from mbv2gui.gui.accept_predictions import AcceptPredictionsCommand, AcceptThresholdDialog
-    from mbv2gui.gui.context import AppContext
+    from mbv2gui.gui.label.accept_predictions import AcceptPredictionsCommand, AcceptThresholdDialog
+    from mbv2gui.gui.shell.context import AppContext
 
     context = AppContext()
     context.set_project(project)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 
 def tiny_run(run_dir, class_names, size: int = 32):
-    from mbv2gui.core import model as M
+    from mbv2gui.core.training import model as M
     from mbv2gui.core.runs import Run
-    from mbv2gui.core.train import TrainConfig
-    from mbv2gui.core.weights import Weights
+    from mbv2gui.core.training.train import TrainConfig
+    from mbv2gui.core.training.weights import Weights
 
     backbone = M.build_backbone(0.35, size, Weights("none", None, "", "none"), 0.9)
     classifier = M.build_classifier(backbone, M.Head.create(len(class_names), 0.2, 1e-4), size)

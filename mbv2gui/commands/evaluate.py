@@ -2,7 +2,7 @@
 
 DATA is a folder with one subfolder per class, or a project (its labeled images). The run's
 model predicts every image and the answers are compared with the labels, with the same
-computation the Evaluate view uses (mbv2gui.core.evaluation).
+computation the Evaluate view uses (mbv2gui.core.inference.evaluation).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import os
 
 from mbv2gui.core.errors import UserError
-from mbv2gui.core.evaluation import Evaluation, evaluate_files, folder_items, misclassified
+from mbv2gui.core.inference.evaluation import Evaluation, evaluate_files, folder_items, misclassified
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def data_items(data: str) -> list[tuple[str, str]]:
     """(path, class name) pairs from a folder of class subfolders or a project."""
-    from mbv2gui.core.project import PROJECT_SUFFIX, Project
+    from mbv2gui.core.store.project import PROJECT_SUFFIX, Project
 
     if os.path.isfile(data) and data.endswith(PROJECT_SUFFIX):
         project = Project.open(data)

@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from mbv2gui.commands.progress import run_job
-    from mbv2gui.core.predict import expand_paths, predict_files, save_csv, write_csv
+    from mbv2gui.core.inference.predict import expand_paths, predict_files, save_csv, write_csv
     from mbv2gui.core.runs import Run
 
     if args.top_k < 1:

@@ -1,5 +1,5 @@
 """`mbv2gui recover PROJECT`: a recovered copy of a damaged project, `name (recovered).mbv2`
-beside it, with every image, label and run that can still be read (mbv2gui.core.recovery).
+beside it, with every image, label and run that can still be read (mbv2gui.core.store.recovery).
 The damaged file is never changed."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from mbv2gui.commands.progress import run_job
     from mbv2gui.core.errors import JobCancelled, UserError
-    from mbv2gui.core.recovery import recover_project
+    from mbv2gui.core.store.recovery import recover_project
 
     try:
         result = run_job(recover_project, args.project, quiet=args.quiet)

@@ -11,7 +11,7 @@ import json
 import sys
 
 from mbv2gui.core.errors import JobCancelled, UserError
-from mbv2gui.core.model_quality import quality_sentence
+from mbv2gui.core.inference.quality import quality_sentence
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args):
-    from mbv2gui.core.train import TrainConfig
+    from mbv2gui.core.training.train import TrainConfig
 
     if not 0 <= args.val_split < 1:
         raise UserError("--val-split must be at least 0 and below 1 (0.2 keeps a fifth of each "
@@ -50,7 +50,7 @@ def config_from_args(args):
 
 def run(args: argparse.Namespace) -> int:
     from mbv2gui.commands.progress import run_job
-    from mbv2gui.core.train import train
+    from mbv2gui.core.training.train import train
 
     config = config_from_args(args)
     try:

@@ -54,8 +54,8 @@ def human_bytes(size: float) -> str:
 
 def visible_folder(path) -> Path:
     """`path`, or the folder holding the hidden partial output it lies in (the name a person
-    knows; see core/partial_outputs.py)."""
-    from mbv2gui.core.partial_outputs import PATTERN
+    knows; see core/files/partial_outputs.py)."""
+    from mbv2gui.core.files.partial_outputs import PATTERN
 
     path = Path(os.path.abspath(os.fspath(path)))
     for parent in [path, *path.parents]:

@@ -7,7 +7,7 @@
 `should_stop()` is polled; when it returns True the job ends cleanly within about a second,
 either returning what it has (training keeps its best model) or raising `JobCancelled`.
 
-The GUI runs such functions in one generic worker (mbv2gui.gui.jobrunner) that turns events into
+The GUI runs such functions in one generic worker (mbv2gui.gui.shell.jobrunner) that turns events into
 Qt signals; the CLI runs them with a text progress bar (mbv2gui.commands.progress).
 """
 

@@ -15,7 +15,7 @@ import re
 import time
 from pathlib import Path
 
-from mbv2gui.core.model_quality import trained_from_scratch
+from mbv2gui.core.inference.quality import trained_from_scratch
 
 # Run ids begin with their start time (core.runs.new_run_id: YYYYmmdd-HHMMSS-xxxx).
 _ID_TIME = re.compile(r"(\d{8}-\d{6})")

@@ -1,6 +1,6 @@
 """A run folder: everything one training produced, readable later without retraining.
 
-  model.keras        the inference model (raw RGB in, probabilities out; see core/model.py)
+  model.keras        the inference model (raw RGB in, probabilities out; see core/training/model.py)
   labels.txt         one class per line, in output index order
   config.json        the TrainConfig
   history.json       per-epoch lists (with "phase") and "fine_tune_start_epoch"
@@ -76,7 +76,7 @@ class Run:
 
     def save(self, model=None, folder=None) -> None:
         """Writes the run's files into `folder` (default: run_dir). Training writes into a
-        hidden partial folder that becomes run_dir once complete (see core/partial_outputs.py);
+        hidden partial folder that becomes run_dir once complete (see core/files/partial_outputs.py);
         in place, the model file is written last through a temporary name."""
         folder = Path(folder or self.run_dir)
         folder.mkdir(parents=True, exist_ok=True)
@@ -97,7 +97,7 @@ class Run:
 
     @classmethod
     def load(cls, run_dir) -> "Run":
-        from mbv2gui.core.train import TrainConfig
+        from mbv2gui.core.training.train import TrainConfig
 
         run_dir = Path(run_dir)
         if not (run_dir / "labels.txt").is_file():
@@ -112,7 +112,7 @@ class Run:
     def load_model(self):
         """The Keras model (loaded once, TensorFlow imported only now)."""
         if self._model is None:
-            from mbv2gui.core.model import load_model_file
+            from mbv2gui.core.training.model import load_model_file
 
             if not self.model_path.is_file():
                 raise UserError(f"The run {self.run_id} has no model file (model.keras); it "
@@ -126,16 +126,16 @@ class Run:
 
 def sweep_project_runs(project_path) -> list[Path]:
     """Cleans what killed trainings left in a project's runs folder (called when a project is
-    opened; see core/partial_outputs.py). Never raises."""
-    from mbv2gui.core.partial_outputs import sweep_partial_outputs
-    from mbv2gui.core.project import sidecar_for
+    opened; see core/files/partial_outputs.py). Never raises."""
+    from mbv2gui.core.files.partial_outputs import sweep_partial_outputs
+    from mbv2gui.core.store.project import sidecar_for
 
     return sweep_partial_outputs(sidecar_for(Path(project_path)) / "runs", runs_folder=True)
 
 
 def record_in_project(project_path, run: Run) -> None:
     """Adds the run to its project's list of runs (one transaction, own connection)."""
-    from mbv2gui.core.project import Project
+    from mbv2gui.core.store.project import Project
 
     project = Project.open(project_path)
     try:

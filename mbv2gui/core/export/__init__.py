@@ -9,7 +9,7 @@ own loader (validation images to check agreement, training images to calibrate i
 the whole new folder under a hidden name beside `out_path` (earlier formats of the same run,
 the new one, labels.txt, model.json, "How to use this model.md"); reload the new format with
 its own runtime and compare top-1 answers with the app's model; only then swap it in for
-`out_path` (see core/partial_outputs.py). A failed, cancelled or killed export leaves
+`out_path` (see core/files/partial_outputs.py). A failed, cancelled or killed export leaves
 `out_path` as it was. TensorFlow is imported only when an export runs.
 """
 
@@ -23,13 +23,13 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mbv2gui.core.diskspace import ensure_free, model_file_bytes, said_in_words
+from mbv2gui.core.files.diskspace import ensure_free, model_file_bytes, said_in_words
 from mbv2gui.core.errors import JobCancelled
 from mbv2gui.core.export import model_card, samples
 from mbv2gui.core.export.formats import FORMATS, MODEL_FILES, ExportError, check_format, writer
 from mbv2gui.core.export.howto import HOWTO
 from mbv2gui.core.jobs import ignore_events, message, never_stop, progress
-from mbv2gui.core.partial_outputs import building, check_replaceable, sweep_partial_outputs
+from mbv2gui.core.files.partial_outputs import building, check_replaceable, sweep_partial_outputs
 
 __all__ = ["export_run", "ExportResult", "ExportError", "FORMATS", "MODEL_FILES"]
 
@@ -70,7 +70,7 @@ def human_size(size: int) -> str:
 def export_run(run_dir, fmt: str, out_path, report=ignore_events, should_stop=never_stop,
                project_path=None, int8_input: str = "uint8") -> ExportResult:
     from mbv2gui.core.export import verify
-    from mbv2gui.core.model import compiled_forward
+    from mbv2gui.core.training.model import compiled_forward
 
     check_format(fmt)
     started = time.monotonic()

@@ -8,7 +8,7 @@ and returns {files: [names written, model file first], input: {...}, output: {..
 input/output give dtype, shape, scale and zero point (None for float tensors).
 
 Why every non-Keras format gets a FIXED S×S input: the app itself resizes every image to S×S
-before the model sees it (core/pipeline.py), so the model's own `resize` layer is then an
+before the model sees it (core/training/pipeline.py), so the model's own `resize` layer is then an
 identity. A fixed spatial size lets TFLite and ONNX plan their buffers (and lets int8
 calibration see the shapes the deployment will), and an exported model fed S×S RGB 0..255
 answers exactly like the app; the card says "resize to S×S first". The batch stays free.

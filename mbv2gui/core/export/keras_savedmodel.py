@@ -21,7 +21,7 @@ def _save_inference(model, size: int, target: Path) -> None:
     """A SavedModel whose one signature `serving_default` runs the model in inference mode.
     Why not model.export(format="tf_saved_model") as is: its endpoint disagreed with the app
     (BatchNorm not in inference mode) on most images, which the verification caught."""
-    from mbv2gui.core.tfsetup import keras, tf
+    from mbv2gui.core.training.tfsetup import keras, tf
 
     t = tf()
     archive = keras().export.ExportArchive()
@@ -53,8 +53,8 @@ def write_savedmodel(model, run, out_dir: Path, **_) -> dict:
 
 
 def keras_runner(path: Path, threads=None):
-    from mbv2gui.core.model import compiled_forward
-    from mbv2gui.core.tfsetup import keras
+    from mbv2gui.core.training.model import compiled_forward
+    from mbv2gui.core.training.tfsetup import keras
 
     # A fresh load from the written file, not the model object we hold (that proves nothing).
     return (compiled_forward(keras().saving.load_model(str(path), compile=False)),
@@ -62,7 +62,7 @@ def keras_runner(path: Path, threads=None):
 
 
 def savedmodel_runner(path: Path, threads=None):
-    from mbv2gui.core.tfsetup import tf
+    from mbv2gui.core.training.tfsetup import tf
 
     t = tf()
     loaded = t.saved_model.load(str(path))

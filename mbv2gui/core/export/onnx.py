@@ -26,7 +26,7 @@ def write_onnx(model, run, out_dir: Path, **_) -> dict:
         raise ExportError("ONNX export needs the tf2onnx package, which is missing or does not "
                           "work with the installed TensorFlow; install mbv2gui[export] or "
                           "choose another format.", str(exc)) from exc
-    from mbv2gui.core.tfsetup import tf
+    from mbv2gui.core.training.tfsetup import tf
 
     t = tf()
     function = t.function(lambda image: model(image, training=False))

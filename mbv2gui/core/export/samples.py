@@ -1,6 +1,6 @@
 """The images an export needs: validation images to check agreement with the app, and training
 images to calibrate the int8 model. They are decoded exactly as the app decodes for prediction
-(core/pipeline.decode_resized: the one loader in core/images.py, then a bilinear resize to S×S),
+(core/pipeline.decode_resized: the one loader in core/files/images.py, then a bilinear resize to S×S),
 so the exported model is checked and calibrated on the very pixels the app sees."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from mbv2gui.core.errors import JobCancelled, UserError
-from mbv2gui.core.images import is_image_name
+from mbv2gui.core.files.images import is_image_name
 
 CALIBRATION_IMAGES = 100
 CHECK_IMAGES = 200
@@ -30,7 +30,7 @@ def training_paths(run, project_path=None) -> tuple[list[str], str]:
     trained on when given; else the other images in the folders of the run's validation images
     (a folder run keeps one subfolder per class, so those hold its training images too)."""
     if project_path:
-        from mbv2gui.core.dataset import load_train_data
+        from mbv2gui.core.training.dataset import load_train_data
 
         try:
             _, data = load_train_data(str(project_path), run.config.val_split, run.config.seed)
@@ -61,7 +61,7 @@ def check_paths(run, train_paths: list[str]) -> tuple[list[str], str]:
 def decode(paths: list[str], size: int, should_stop) -> np.ndarray:
     """(N, S, S, 3) float32 0..255; unreadable files are skipped (the check needs pixels, not
     every file)."""
-    from mbv2gui.core.pipeline import iter_decoded
+    from mbv2gui.core.training.pipeline import iter_decoded
 
     images = [item for _, item in iter_decoded(paths, size, should_stop)
               if isinstance(item, np.ndarray)]

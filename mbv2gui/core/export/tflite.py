@@ -14,7 +14,7 @@ from mbv2gui.core.export.keras_savedmodel import inference_saved_model
 def _convert(model, run, configure) -> bytes:
     """Converts from the inference SavedModel: converting a concrete function directly left
     the weights as variables (READ_VARIABLE ops) and gave NaN; a SavedModel freezes cleanly."""
-    from mbv2gui.core.tfsetup import tf
+    from mbv2gui.core.training.tfsetup import tf
 
     converter = tf().lite.TFLiteConverter.from_saved_model(
         str(inference_saved_model(model, int(run.config.image_size))))
@@ -38,7 +38,7 @@ def write_tflite(model, run, out_dir: Path, **_) -> dict:
 
 
 def write_tflite_fp16(model, run, out_dir: Path, **_) -> dict:
-    from mbv2gui.core.tfsetup import tf
+    from mbv2gui.core.training.tfsetup import tf
 
     def configure(converter):
         converter.optimizations = [tf().lite.Optimize.DEFAULT]
@@ -52,7 +52,7 @@ def write_tflite_int8(model, run, out_dir: Path, calibration=None, int8_input="u
                       **_) -> dict:
     """Full-integer model: int8 weights and activations, `int8_input` (uint8|int8) in and out.
     `calibration` is a float32 array (N, S, S, 3) 0..255 of the project's training images."""
-    from mbv2gui.core.tfsetup import tf
+    from mbv2gui.core.training.tfsetup import tf
 
     if int8_input not in ("uint8", "int8"):
         raise ExportError(f"The int8 model's input type must be uint8 or int8, not "
@@ -103,7 +103,7 @@ def interpreter_for(path, threads: int | None = None):
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
-        from mbv2gui.core.tfsetup import tf
+        from mbv2gui.core.training.tfsetup import tf
 
         Interpreter = tf().lite.Interpreter
     return Interpreter(model_path=str(path), num_threads=threads)

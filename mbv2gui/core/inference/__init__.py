@@ -1,0 +1,1 @@
+"""The network run forward: prediction, Grad-CAM, evaluation, likely-mislabeled and suggestions."""

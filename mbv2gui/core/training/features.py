@@ -1,0 +1,101 @@
+"""The feature cache: a frozen backbone's pooled features, computed once per image.
+
+Keyed by the image's content hash (a moved file keeps its features, a changed one does not) and
+by the backbone's identity (alpha, input size, weights): retraining the head after each new
+label then costs seconds. One small .npy file per image, written atomically (a kill leaves no
+half-written entry); a project keeps them in its sidecar folder, a plain folder in the user's
+cache folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from mbv2gui.core.files.diskspace import ensure_free, said_in_words
+from mbv2gui.core.jobs import progress
+
+ACTION = "save the image features"
+ENTRY_OVERHEAD = 4096  # the .npy header, and a file system block per small file
+
+
+def user_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "mbv2gui" / "features"
+
+
+def backbone_key(alpha: float, image_size: int, weights_identity: str) -> str:
+    return f"mbv2-a{float(alpha)}-s{int(image_size)}-{weights_identity}"
+
+
+class FeatureCache:
+    def __init__(self, root: Path | None, key: str):
+        self.folder = Path(root or user_cache_dir()) / key
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def _file(self, content_hash: str) -> Path:
+        return self.folder / content_hash[:2] / f"{content_hash}.npy"
+
+    def get(self, content_hash: str) -> np.ndarray | None:
+        try:
+            return np.load(self._file(content_hash))
+        except (OSError, ValueError):  # missing, or damaged: recompute
+            return None
+
+    def put(self, content_hash: str, vector: np.ndarray) -> None:
+        file = self._file(content_hash)
+        temporary = file.with_name(f"{file.stem}.{os.getpid()}.tmp.npy")
+        try:
+            with said_in_words(self.folder, ACTION):
+                file.parent.mkdir(exist_ok=True)
+                np.save(temporary, np.asarray(vector, dtype=np.float32))
+                os.replace(temporary, file)
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    def ensure_room(self, count: int, dimension: int) -> None:
+        """Says now, before any is computed, that `count` more vectors would not fit."""
+        ensure_free(self.folder, count * (4 * dimension + ENTRY_OVERHEAD), ACTION)
+
+
+def compute_features(feature_model, paths: Sequence[str], hashes: Sequence[str], image_size: int,
+                     cache: FeatureCache | None, report: Callable, should_stop: Callable,
+                     batch_size: int = 32):
+    """(features (n, d) float32, readable mask, {index: ImageError}) for the images.
+    Cached vectors are reused; the rest are decoded in parallel and run through the model."""
+    from mbv2gui.core.training.pipeline import iter_batches
+
+    n = len(paths)
+    # An image without a known content hash is computed every time rather than mis-keyed.
+    found = {i: cache.get(hashes[i]) for i in range(n) if hashes[i]} if cache else {}
+    vectors = {i: v for i, v in found.items() if v is not None}
+    todo = [i for i in range(n) if i not in vectors]
+    errors = {}
+    done = len(vectors)
+    report(progress(done, n, f"Computing image features ({done} of {n} cached)"))
+    from mbv2gui.core.training.model import compiled_forward
+
+    if cache and todo:
+        cache.ensure_room(len(todo), int(feature_model.output_shape[-1]))
+    predict = compiled_forward(feature_model)
+    for indices, batch, failures in iter_batches([paths[i] for i in todo], image_size,
+                                                 batch_size, should_stop):
+        errors.update((todo[i], exc) for i, exc in failures)
+        if len(batch):
+            output = predict(batch)
+            for i, vector in zip(indices, output):
+                vectors[todo[i]] = vector
+                if cache and hashes[todo[i]]:
+                    cache.put(hashes[todo[i]], vector)
+        done += len(indices) + len(failures)
+        report(progress(done, n, "Computing image features"))
+    dim = next(iter(vectors.values())).shape[-1] if vectors else 0
+    features = np.zeros((n, dim), dtype=np.float32)
+    for i, vector in vectors.items():
+        features[i] = vector
+    ok = np.array([i in vectors for i in range(n)], dtype=bool)
+    return features, ok, errors
+

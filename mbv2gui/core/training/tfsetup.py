@@ -1,0 +1,70 @@
+"""The one place TensorFlow and Keras are imported, lazily: importing them takes seconds and
+hundreds of MB, and the GUI must start without them. Core modules call `keras()` or `tf()`
+inside the functions that need them."""
+
+from __future__ import annotations
+
+import gc
+import os
+from contextlib import contextmanager
+from functools import lru_cache
+
+
+@lru_cache(maxsize=None)
+def tf():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with _no_gc_pauses():
+        import tensorflow
+
+    return tensorflow
+
+
+@lru_cache(maxsize=None)
+def keras():
+    tf()  # the TensorFlow backend, configured above
+    with _no_gc_pauses():
+        import keras as keras_module
+
+    return keras_module
+
+
+@contextmanager
+def _no_gc_pauses():
+    """TensorFlow and Keras leave ~270,000 objects that live until exit. Python's cyclic GC
+    walks them all in every full collection, holding the GIL for 100-300 ms each time: the
+    window freezes while a worker thread imports TensorFlow and again during later trainings
+    (bench/bench_responsiveness.py measures it). So: no collections during the import, and
+    what it made is then frozen out of the collector's reach (gc.freeze)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
+def gpu_count() -> int:
+    return len(tf().config.list_physical_devices("GPU"))
+
+
+def strategy():
+    """The distribution strategy models are built and trained under.
+
+    TensorFlow's default (one device) for now: training runs a traced custom step (see
+    core/training/model.py train_step), which would need `strategy.run` and distributed batches to use
+    `MirroredStrategy` over several GPUs. That is not wired in yet, and a mirrored model called
+    outside `strategy.run` would fail, so several GPUs train on the first one."""
+    return tf().distribute.get_strategy()
+
+
+def set_precision_policy() -> str:
+    """mixed_float16 only where a GPU does float16 fast; on a CPU it would only slow things."""
+    policy = "mixed_float16" if gpu_count() > 0 else "float32"
+    keras().mixed_precision.set_global_policy(policy)
+    return policy
+
+
+def set_seed(seed: int) -> None:
+    keras().utils.set_random_seed(int(seed))

@@ -1,0 +1,460 @@
+"""The training job: `train(data, config, report, should_stop, run_dir=None) -> Run`.
+
+With pretrained weights: the frozen backbone's pooled features are computed once per image
+(cached, see core/training/features.py) and the head trains on them in seconds ("features", "head"
+phases); optionally the top blocks are then fine-tuned end to end with augmentation, BatchNorm
+frozen ("fine_tune"). Without: the whole network trains from scratch with augmentation
+("scratch"). Events (plain dicts, see mbv2gui.core.jobs):
+  {"type": "phase", "phase", "message"}
+  {"type": "progress", "done", "total", "message"}
+  {"type": "batch", "phase", "epoch", "step", "steps", "loss", "accuracy", "learning_rate",
+   "images_per_second", "eta_seconds"}                            (throttled)
+  {"type": "epoch", "phase", "epoch", "epochs", "loss", "accuracy", "val_loss",
+   "val_accuracy", "learning_rate", "seconds"}
+  {"type": "message", "text", "level"}
+This module imports no TensorFlow until `train` runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mbv2gui.core.files.diskspace import (ensure_free, model_file_bytes, pixel_cache_bytes,
+                                    said_in_words)
+from mbv2gui.core.errors import JobCancelled
+from mbv2gui.core.jobs import Throttle, ignore_events, left_out, message, never_stop
+from mbv2gui.core.files.partial_outputs import building, sweep_partial_outputs
+
+
+@dataclass
+class TrainConfig:
+    image_size: int = 96
+    alpha: float = 0.35
+    weights: str = "auto"  # 'auto' | 'imagenet' | 'none' | a weights file path
+    epochs: int | None = None  # None: 30 for the head, more from scratch (see scratch_epochs)
+    fine_tune_epochs: int = 0
+    fine_tune_blocks: int = 3
+    learning_rate: float | None = None  # None: 1e-3 head, 1e-4 fine-tune, 5e-3 from scratch
+    batch_size: int = 32
+    val_split: float = 0.2
+    seed: int = 0
+    dropout: float = 0.2
+    l2: float = 1e-4
+    augment_flip: bool = True
+    augment_rotation: bool = True
+    augment_shift: bool = True
+    augment_zoom: bool = True
+    class_weights: bool = True
+    early_stopping_patience: int | None = None  # None: 10 head, 5 fine-tune, epochs/3 scratch
+    bn_momentum: float = 0.9  # not Keras' 0.999: see core/training/model.py
+    teacher_path: str | None = None
+    distill_temperature: float = 4.0
+    distill_alpha: float = 0.3  # weight of the true labels; the teacher gets 1 - distill_alpha
+
+    def __post_init__(self):
+        # A weights or teacher file may be given as a Path; the config must stay JSON.
+        self.weights = os.fspath(self.weights) if self.weights is not None else "auto"
+        if self.teacher_path is not None:
+            self.teacher_path = os.fspath(self.teacher_path)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in (data or {}).items() if k in known})
+
+
+def scratch_epochs(train_images: int, batch_size: int) -> int:
+    """About 10,000 images seen, within 30..150 epochs (60 for 160 images, 30 from 330): on
+    sign-digits-mini (160 training images) validation accuracy passes 90% by epoch ~40 of a
+    100-epoch schedule at 5e-3; a shorter schedule decays sooner and keeps the run in minutes."""
+    return int(min(150, max(30, 10000 // max(1, train_images))))
+
+
+def train(data, config: TrainConfig | None = None, report=ignore_events, should_stop=never_stop,
+          run_dir=None):
+    from mbv2gui.core.training.dataset import load_train_data
+    from mbv2gui.core.runs import Run, new_run_id, record_in_project
+
+    config = config or TrainConfig()
+    started = time.monotonic()
+    project_path, train_data = load_train_data(data, config.val_split, config.seed)
+    if train_data.unreadable:  # a folder's files that could not even be hashed: a pipe, ...
+        from mbv2gui.core.files.images import ImageError
+
+        report(left_out([ImageError(*problem).message for problem in train_data.unreadable]))
+    run_id = Path(run_dir).name if run_dir else new_run_id()
+    own_folder = run_dir is None  # the project's runs folder, not one the user named
+    if run_dir is None:
+        from mbv2gui.core.store.project import sidecar_for
+
+        base = (sidecar_for(Path(project_path)) if project_path
+                else Path.home() / ".local" / "share" / "mbv2gui")
+        run_dir = base / "runs" / run_id
+    run_dir = Path(run_dir)
+    sweep_partial_outputs(run_dir.parent, runs_folder=own_folder)
+    # Everything is written into a hidden folder beside run_dir, which becomes run_dir only
+    # when complete: a killed or failed training leaves nothing that looks like a run.
+    with building(run_dir, is_run_folder, "training run", "train") as work:
+        session = _Session(train_data, config, report, should_stop, work)
+        try:
+            session.run()
+        finally:
+            session.close()
+        metrics = session.metrics(time.monotonic() - started)
+        run = Run(run_dir, config, list(train_data.class_names), session.history, metrics,
+                  session.predictions())
+        with said_in_words(work, "save the trained model",
+                           model_file_bytes(session.classifier.count_params())):
+            run.save(session.classifier, folder=work)
+    if project_path:
+        record_in_project(project_path, run)
+    report(message(f"Saved the run in {run_dir}.", "info"))
+    return run
+
+
+def is_run_folder(folder: Path) -> bool:
+    """A folder a training wrote (which a new training given the same --out may replace)."""
+    return (Path(folder) / "labels.txt").is_file()
+
+
+HISTORY_KEYS = ("epoch", "phase", "loss", "accuracy", "val_loss", "val_accuracy",
+                "learning_rate", "seconds")
+
+
+def _weighted_mean(values, weights) -> float:
+    return float(np.dot(values, weights) / max(1e-9, float(np.sum(weights))))
+
+
+class _Loop:
+    """One phase's training loop: polls should_stop between batches, reports throttled batch
+    events and an event per epoch, keeps the best weights (validation accuracy, then loss)
+    with early stopping, and restores them at the end. A plain loop over a traced step rather
+    than `fit`: Keras' fit traces MobileNetV2's training step in ~27 s on 2 cores, this ~7 s."""
+
+    def __init__(self, session, phase: str, model, epochs: int, steps: int, best=None):
+        self.s, self.phase, self.model, self.epochs, self.steps = session, phase, model, epochs, steps
+        self.best, self.best_weights = best, (model.get_weights() if best is not None else None)
+
+    def run(self, batches, step_fn, learning_rate) -> None:
+        s, wait, started, done = self.s, 0, time.monotonic(), 0
+        for epoch in range(self.epochs):
+            epoch_start, losses, accuracies, sizes = time.monotonic(), [], [], []
+            for step, (x, y, w) in enumerate(batches(epoch)):
+                if s.should_stop():
+                    s.stopped_by_user = True
+                    break
+                loss, accuracy = step_fn(x, y, w)
+                losses.append(float(loss))
+                accuracies.append(float(accuracy))
+                sizes.append(len(y))
+                done += 1
+                now = time.monotonic()
+                s.throttle({"type": "batch", "phase": self.phase, "epoch": epoch + 1,
+                            "step": step + 1, "steps": self.steps,
+                            "loss": _weighted_mean(losses, sizes),
+                            "accuracy": _weighted_mean(accuracies, sizes),
+                            "learning_rate": learning_rate(),
+                            "images_per_second": sum(sizes) / max(1e-6, now - epoch_start),
+                            "eta_seconds": (now - started) / done * (self.epochs * self.steps - done)})
+            if s.stopped_by_user:  # a partial epoch does not count
+                break
+            wait = self._epoch_end(epoch, epoch_start, _weighted_mean(losses, sizes),
+                                   _weighted_mean(accuracies, sizes), learning_rate(), wait)
+            if wait >= s.patience(self.phase):
+                s.early_stopped = True
+                break
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+        s.best_score = self.best
+
+    def _epoch_end(self, epoch, epoch_start, loss, accuracy, learning_rate, wait) -> int:
+        s = self.s
+        val_loss, val_accuracy = s.validate()
+        row = {"epoch": len(s.history["epoch"]) + 1, "phase": self.phase, "loss": loss,
+               "accuracy": accuracy, "val_loss": val_loss, "val_accuracy": val_accuracy,
+               "learning_rate": learning_rate, "seconds": time.monotonic() - epoch_start}
+        for key in HISTORY_KEYS:
+            s.history[key].append(row[key])
+        s.report({"type": "epoch", **row, "epochs": self.epochs + s.epoch_offset})
+        score = (val_accuracy, -val_loss) if val_loss is not None else (0.0, -loss)
+        if self.best is None or score > self.best:
+            self.best, self.best_weights = score, self.model.get_weights()
+            s.best_row = len(s.history["epoch"]) - 1
+            return 0
+        return wait + 1
+
+
+class _Session:
+    """One training: builds the model and runs the phases; TensorFlow is imported here."""
+
+    def __init__(self, data, config: TrainConfig, report, should_stop, run_dir: Path):
+        from mbv2gui.core.training import model as M
+        from mbv2gui.core.training.tfsetup import keras, set_precision_policy, set_seed, strategy
+        from mbv2gui.core.training.weights import resolve_weights
+
+        self.M, self.k = M, keras()
+        self.data, self.config, self.run_dir = data, config, run_dir
+        self.report, self.should_stop = report, should_stop
+        self.throttle = Throttle(report, 4.0)
+        self.weights = resolve_weights(config.weights, config.alpha, config.image_size)
+        fallback = config.weights == "auto" and not self.weights.pretrained
+        report(message(self.weights.sentence, "warning" if fallback else "info"))
+        set_seed(config.seed)
+        set_precision_policy()
+        self.strategy = strategy()
+        self.n = len(data.class_names)
+        self.labels = np.array([data.label_index(s) for s in data.samples])
+        with self.strategy.scope():
+            self.backbone = M.build_backbone(config.alpha, config.image_size, self.weights,
+                                             config.bn_momentum)
+            self.head = M.Head.create(self.n, config.dropout, config.l2)
+            self.classifier = M.build_classifier(self.backbone, self.head, config.image_size)
+        self._check_space()
+        self.history = {key: [] for key in HISTORY_KEYS}
+        self.history["fine_tune_start_epoch"] = None
+        self.store = self.features = self.teacher = None
+        self.stopped_by_user = self.early_stopped = False
+        self.best_row, self.best_score = None, None
+        self.ok = np.ones(len(data.samples), dtype=bool)
+        self.bad, self.final = set(), {}
+
+    def _check_space(self) -> None:
+        """Told before minutes of work: the run folder's disk must hold the decoded-pixels
+        file (from scratch or fine-tuning) and the model file."""
+        needed = model_file_bytes(self.classifier.count_params())
+        if not self.weights.pretrained or self.config.fine_tune_epochs > 0:
+            needed += pixel_cache_bytes(len(self.data.samples), self.config.image_size)
+        ensure_free(self.run_dir, needed, "train")
+
+    # ---------------------------------------------------------------- phases
+    def run(self) -> None:
+        config = self.config
+        self.teacher_targets()  # first: a teacher that does not fit is told at once
+        if self.weights.pretrained:
+            self._features()
+            self._head()
+            if config.fine_tune_epochs > 0 and not self.stopped_by_user:
+                try:
+                    self._fine_tune()
+                except JobCancelled:  # stopped while preparing images: the head is kept
+                    self.stopped_by_user = True
+        else:
+            self._scratch()
+        if not self.history["epoch"]:
+            raise JobCancelled()
+        wanted = self.indices("validation") + self.indices("test")
+        self.final = dict(zip(wanted, self._probabilities(wanted)))
+
+    def _phase(self, phase: str, text: str) -> None:
+        self.report({"type": "phase", "phase": phase, "message": text})
+
+    def _features(self) -> None:
+        from mbv2gui.core.training.features import FeatureCache, backbone_key, compute_features
+
+        self._phase("features", "Computing image features (once per image; later runs reuse them)")
+        c = self.config
+        cache = FeatureCache(self.data.cache_dir, backbone_key(c.alpha, c.image_size,
+                                                               self.weights.identity))
+        samples = self.data.samples
+        model = self.M.build_feature_model(self.backbone, c.image_size)
+        self.features, self.ok, errors = compute_features(
+            model, [s.path for s in samples], [s.content_hash for s in samples], c.image_size,
+            cache, self._progress, self.should_stop, c.batch_size)
+        self._readable(errors)
+
+    def _pixels(self) -> None:
+        from mbv2gui.core.training.pipeline import PixelStore
+
+        self.report(message("Preparing images (decoded once, reused every epoch)…"))
+        samples = self.data.samples
+
+        def progress(done, total):
+            self._progress({"type": "progress", "done": done, "total": total,
+                            "message": "Preparing images"})
+
+        self.store = PixelStore.build([s.path for s in samples], self.config.image_size,
+                                      self.run_dir / "pixels.tmp.npy", progress, self.should_stop)
+        self.ok = self.ok & self.store.ok
+        self._readable(self.store.errors)
+
+    def _readable(self, errors: dict) -> None:
+        from mbv2gui.core.training.dataset import check_usable
+
+        new = {i: e for i, e in errors.items() if i not in self.bad}  # told once
+        self.bad.update(new)
+        new_errors = [e for _, e in sorted(new.items())]
+        self.data.unreadable += [(e.path, e.reason) for e in new_errors]
+        if new_errors:
+            self.report(left_out([e.message for e in new_errors]))
+        check_usable(self.data, set(np.flatnonzero(self.ok).tolist()))
+
+    def _progress(self, event) -> None:
+        self.throttle(event, force=event["done"] == event["total"])
+
+    def _head(self) -> None:
+        c = self.config
+        self._phase("head", "Training the classifier on the image features")
+        train = np.asarray(self.indices("train"))
+        x, y, w = self.features[train], self._targets(train), self._sample_weights(train)
+        rng = np.random.default_rng(c.seed)
+
+        def batches(epoch):
+            order = rng.permutation(len(train))
+            for start in range(0, len(order), c.batch_size):
+                chosen = order[start:start + c.batch_size]
+                yield x[chosen], y[chosen], w[chosen]
+
+        self._fit("head", self._head_model(), batches, c.epochs or 30, c.learning_rate or 1e-3,
+                  len(train))
+
+    def _fine_tune(self) -> None:
+        c = self.config
+        self._phase("fine_tune", f"Fine-tuning the top {c.fine_tune_blocks} blocks of the "
+                    "network on the images (BatchNorm kept fixed)")
+        self._pixels()
+        self.history["fine_tune_start_epoch"] = len(self.history["epoch"])
+        self.M.unfreeze_top_blocks(self.backbone, c.fine_tune_blocks)
+        self._fit_pixels("fine_tune", c.fine_tune_epochs, (c.learning_rate or 1e-3) / 10,
+                         self.best_score)
+
+    def _scratch(self) -> None:
+        c = self.config
+        self._phase("scratch", "Training the whole network from scratch")
+        self._pixels()
+        epochs = c.epochs or scratch_epochs(len(self.indices("train")), c.batch_size)
+        self._fit_pixels("scratch", epochs, c.learning_rate or 5e-3, None)
+
+    def _fit_pixels(self, phase, epochs, learning_rate, best) -> None:
+        from mbv2gui.core.training.pipeline import augmenter, training_dataset
+
+        c = self.config
+        train = np.asarray(self.indices("train"))
+        data, _ = training_dataset(self.store, train, self._targets(train),
+                                   self._sample_weights(train), c.batch_size,
+                                   augmenter(c, c.seed), c.seed)
+        self._fit(phase, self.classifier, lambda epoch: iter(data), epochs, learning_rate,
+                  len(train), best)
+
+    def _fit(self, phase, model, batches, epochs, learning_rate, count, best=None) -> None:
+        steps = max(1, -(-count // self.config.batch_size))
+        loss, accuracy = self.M.targets_loss(self.n, self.teacher_targets() is not None,
+                                             self.config.distill_temperature,
+                                             self.config.distill_alpha)
+        with self.strategy.scope():
+            schedule = self.M.warmup_cosine(learning_rate, epochs * steps)
+            optimizer = self.k.optimizers.Adam(schedule)
+            if self.k.mixed_precision.global_policy().name == "mixed_float16":
+                # float16 gradients underflow without loss scaling (GPU only; see tfsetup)
+                optimizer = self.k.optimizers.LossScaleOptimizer(optimizer)
+            step = self.M.train_step(model, optimizer, loss, accuracy)
+        self.epoch_offset = len(self.history["epoch"])
+
+        def current_rate() -> float:
+            return float(np.asarray(schedule(optimizer.iterations)))
+
+        _Loop(self, phase, model, epochs, steps, best).run(batches, step, current_rate)
+
+    def patience(self, phase: str) -> int:
+        if self.config.early_stopping_patience:
+            return int(self.config.early_stopping_patience)
+        if phase == "scratch":
+            return max(10, scratch_epochs(len(self.indices("train")), self.config.batch_size) // 3)
+        return {"head": 10, "fine_tune": 5}[phase]
+
+    # ---------------------------------------------------------------- data
+    def indices(self, split: str) -> list[int]:
+        return [i for i, s in enumerate(self.data.samples) if s.split == split and self.ok[i]]
+
+    def _sample_weights(self, indices) -> np.ndarray:
+        from mbv2gui.core.training.dataset import balanced_weights
+
+        labels = self.labels[indices]
+        return balanced_weights(labels, self.n) if self.config.class_weights else \
+            np.ones(len(labels), dtype=np.float32)
+
+    def _targets(self, indices) -> np.ndarray:
+        """One-hot labels, followed by the teacher's softened answers when distilling."""
+        onehot = np.eye(self.n, dtype=np.float32)[self.labels[indices]]
+        soft = self.teacher_targets()
+        return onehot if soft is None else np.concatenate([onehot, soft[indices]], axis=1)
+
+    def teacher_targets(self):
+        """The teacher's softened probabilities for every sample (computed once), or None."""
+        if self.config.teacher_path and self.teacher is None:
+            self.report(message("Asking the teacher model for its answers…"))
+            self.teacher = self.M.teacher_probabilities(
+                self.config.teacher_path, [s.path for s in self.data.samples], self.n,
+                self.config.image_size, self.config.distill_temperature, self.should_stop)
+        return self.teacher
+
+    def _probabilities(self, indices) -> np.ndarray:
+        """The current model's answers: on cached features while only the head trained
+        (the same numbers the full model gives on those pixels), else on the images."""
+        if not indices:
+            return np.zeros((0, self.n), dtype=np.float32)
+        if self.store is None:
+            return np.asarray(self._head_model().predict_on_batch(self.features[indices]))
+        if getattr(self, "_forward", None) is None:
+            self._forward = self.M.compiled_forward(self.classifier)
+        forward = self._forward
+        return np.concatenate([forward(b) for b in self.store.batches(indices, 64)])
+
+    def validate(self):
+        """(loss, accuracy) of the current model on the validation images, or (None, None)."""
+        val = self.indices("validation")
+        return _scores(self._probabilities(val), self.labels[val]) if val else (None, None)
+
+    def _head_model(self):
+        if getattr(self, "_head_only", None) is None:
+            self._head_only = self.M.build_head_model(self.features.shape[1], self.head)
+        return self._head_only
+
+    # ---------------------------------------------------------------- results
+    def predictions(self) -> list[dict]:
+        from mbv2gui.core.runs import prediction_row
+
+        return [prediction_row(self.data.samples[i], int(self.labels[i]), p)
+                for i, p in sorted(self.final.items())]
+
+    def _final_scores(self, split: str):
+        indices = self.indices(split)
+        if not indices:
+            return None, None
+        return _scores(np.array([self.final[i] for i in indices]), self.labels[indices])
+
+    def metrics(self, seconds: float) -> dict:
+        val_loss, val_accuracy = self._final_scores("validation")
+        test_accuracy = self._final_scores("test")[1]
+        best = self.best_row if self.best_row is not None else len(self.history["epoch"]) - 1
+        return {
+            "accuracy": self.history["accuracy"][best] if best >= 0 else None,
+            "val_accuracy": val_accuracy, "val_loss": val_loss, "test_accuracy": test_accuracy,
+            "epochs": len(self.history["epoch"]), "best_epoch": best + 1,
+            "seconds": round(seconds, 2), "weights_source": self.weights.sentence,
+            "pretrained": self.weights.pretrained,
+            "counts": {split: {name: int(sum(1 for i in self.indices(split)
+                                             if self.labels[i] == k))
+                               for k, name in enumerate(self.data.class_names)}
+                       for split in ("train", "validation", "test")},
+            "unreadable": len(self.data.unreadable),
+            "stopped_early_by_user": self.stopped_by_user, "stopped_early": self.early_stopped,
+        }
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
+
+def _scores(probabilities: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of predicted probabilities against true class indices."""
+    loss = -np.log(probabilities[np.arange(len(truth)), truth] + 1e-7)
+    return float(np.mean(loss)), float(np.mean(probabilities.argmax(axis=1) == truth))

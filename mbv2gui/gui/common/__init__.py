@@ -1,0 +1,1 @@
+"""Widgets and commands shared by several views (views never import each other)."""

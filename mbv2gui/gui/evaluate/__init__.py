@@ -1,0 +1,1 @@
+"""The Evaluate view: metrics, the clickable confusion matrix, review and likely-mislabeled."""

@@ -1,0 +1,1 @@
+"""The Label view: the gallery, the class panel, the preview and suggested labels."""

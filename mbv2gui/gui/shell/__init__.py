@@ -1,0 +1,1 @@
+"""The window around the views: app start, main window, menus, context, job runner and flows."""

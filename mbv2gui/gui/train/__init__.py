@@ -1,0 +1,1 @@
+"""The Train view: the settings form, live curves, the runs list and retrain-as-you-label."""

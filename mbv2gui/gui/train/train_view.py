@@ -1,0 +1,469 @@
+"""The Train view: check the labels, choose settings, press Start, watch the model learn.
+
+Left: what will be trained on (classes and image counts), the problems found before Start
+(each with "Show these images"), the settings form, Start/Stop, progress with images/s and the
+time left, and the result in words. Right: the curves (live, or the selected past run's, with a
+second run overlaid for comparison), the list of runs and the engine's log.
+
+Training is mbv2gui.core.training.train.train run through the one JobRunner (`name="training"`), so the
+GUI thread never imports TensorFlow and the person can keep labeling meanwhile. Labels changed
+during a training are not in it; the view says so when it ends and offers to retrain."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar,
+                               QPushButton, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
+                               QWidget)
+
+from mbv2gui.core.training.preflight import Problem, check_training_data, trains_from_scratch
+from mbv2gui.core.run_names import record_name
+from mbv2gui.gui import qtfix  # noqa: F401  (a PySide6 bug guard; see its docstring)
+from mbv2gui.gui.train.auto_retrain import retrain_controls
+from mbv2gui.gui.common.notice_bar import NoticeBar
+from mbv2gui.gui.train.run_summary import duration, percent, run_result
+from mbv2gui.gui.train.runs_panel import RunsPanel
+from mbv2gui.gui.train.train_form import TrainForm
+from mbv2gui.gui.train.train_plots import TrainPlots
+
+log = logging.getLogger(__name__)
+
+PHASE_TITLES = {"features": "Computing image features", "head": "Training the classifier",
+                "fine_tune": "Fine-tuning the network", "scratch": "Training from scratch"}
+LEVEL_COLORS = {"error": "#b3261e", "warning": "#b26a00"}
+
+
+class ProblemRow(QFrame):
+    """One preflight problem: its sentence and, when it concerns images, "Show these images"."""
+
+    def __init__(self, problem: Problem, show_images, parent=None):
+        super().__init__(parent)
+        self.problem = problem
+        self.setObjectName("problemRow")
+        self.setProperty("level", problem.level)
+        color = LEVEL_COLORS[problem.level]
+        background = "#fdeceb" if problem.blocking else "#fff5e5"
+        self.setStyleSheet(f"QFrame#problemRow {{ background: {background}; border-radius: 6px; }}"
+                           f" QFrame#problemRow QLabel {{ color: {color}; }}")
+        self.label = QLabel(problem.text)
+        self.label.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.setSpacing(4)
+        layout.addWidget(self.label)
+        self.button = None
+        if problem.image_ids:
+            self.button = QPushButton("Show these images")
+            self.button.setCursor(Qt.CursorShape.PointingHandCursor)
+            self.button.clicked.connect(lambda: show_images(problem))
+            layout.addWidget(self.button, 0, Qt.AlignmentFlag.AlignLeft)
+
+
+class TrainView(QWidget):
+    trainingStarted = Signal()
+    trainingEnded = Signal(str)  # "finished" | "failed" | "cancelled"
+
+    def __init__(self, context, parent=None):
+        super().__init__(parent)
+        self.context = context
+        self.problems: list[Problem] = []
+        self._job = None
+        self._job_project = None  # the project file the running job trains on
+        self._labels_changed = False
+        self._phase = ""
+        self._phase_started = time.monotonic()
+        self._last_run_id = ""
+        self._preflight_stale = False
+        self._build()
+        self._preflight_timer = QTimer(self)
+        self._preflight_timer.setSingleShot(True)
+        self._preflight_timer.setInterval(250)
+        self._preflight_timer.timeout.connect(self.refresh_preflight)
+        context.projectChanged.connect(self._on_project_changed)
+        context.imagesChanged.connect(lambda _ids: self._on_labels_changed())
+        context.classesChanged.connect(self._on_labels_changed)
+        self.form.changed.connect(self._preflight_timer.start)
+        self.runs.runSelected.connect(self._on_run_selected)
+        self.runs.compareChanged.connect(lambda _id, history: self.plots.set_comparison(history))
+        self._on_project_changed(context.project)
+
+    # ----------------------------------------------------------------- layout
+    def _build(self) -> None:
+        title = QLabel("Train a classifier")
+        title.setObjectName("trainTitle")
+        title.setStyleSheet("font-size: 15pt; font-weight: 600;")
+        self.data_summary = QLabel()
+        self.data_summary.setObjectName("trainDataSummary")
+        self.data_summary.setWordWrap(True)
+        self.problems_box = QWidget()
+        self.problems_layout = QVBoxLayout(self.problems_box)
+        self.problems_layout.setContentsMargins(0, 0, 0, 0)
+        self.problems_layout.setSpacing(6)
+        self.form = TrainForm()
+
+        self.start_button = QPushButton("Start Training")
+        self.start_button.setObjectName("primaryButton")
+        self.start_button.setMinimumHeight(34)
+        self.start_button.clicked.connect(self._on_start_stop)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setFixedHeight(8)
+        self.status = QLabel()
+        self.status.setObjectName("trainStatus")
+        self.status.setWordWrap(True)
+        self.result = QLabel()
+        self.result.setObjectName("trainResult")
+        self.result.setWordWrap(True)
+        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.labels_notice = NoticeBar()
+
+        left = QWidget()
+        left.setObjectName("trainControls")
+        column = QVBoxLayout(left)
+        column.setContentsMargins(14, 12, 14, 12)
+        column.setSpacing(10)
+        column.addWidget(title)
+        column.addWidget(self.data_summary)
+        column.addWidget(self.problems_box)
+        column.addWidget(self.form)
+        column.addWidget(self.start_button)
+        if self.context.retrainer is not None:
+            self.retrain_box, self.retrain_state = retrain_controls(
+                self.context.retrainer, lambda: self.form.config().to_dict())
+            column.addWidget(self.retrain_box)
+            column.addWidget(self.retrain_state)
+        column.addWidget(self.progress)
+        column.addWidget(self.status)
+        column.addWidget(self.result)
+        column.addWidget(self.labels_notice)
+        column.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(left)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFixedWidth(390)
+        scroll.setObjectName("trainControlsScroll")
+        scroll.setStyleSheet("QScrollArea#trainControlsScroll { background: #ffffff; "
+                             "border-right: 1px solid #dfe4ec; }"
+                             " QWidget#trainControls { background: #ffffff; }")
+
+        self.plots = TrainPlots()
+        self.runs = RunsPanel(self.context)
+        self.log = QPlainTextEdit()
+        self.log.setObjectName("trainLog")
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(3000)
+        self.log.setPlaceholderText("What the training engine says appears here.")
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.runs, "Runs")
+        self.tabs.addTab(self.log, "Log")
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.plots)
+        right.addWidget(self.tabs)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 2)
+        right.setChildrenCollapsible(False)
+        plots_holder = QWidget()
+        holder_layout = QVBoxLayout(plots_holder)
+        holder_layout.setContentsMargins(6, 10, 12, 10)
+        holder_layout.addWidget(right)
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(scroll)
+        layout.addWidget(plots_holder, 1)
+
+    # ----------------------------------------------------------------- public API
+    def is_training(self) -> bool:
+        return self._job is not None and self._job.is_running()
+
+    def start_training(self) -> bool:
+        """Starts a training on the project's current labels with the form's settings.
+        Returns False (and says why) when it cannot start."""
+        project = self.context.project
+        if project is None or self.is_training() or self.context.jobs is None:
+            return False
+        self.refresh_preflight()
+        blocking = [p for p in self.problems if p.blocking]
+        if blocking:
+            self._set_result(f"Training cannot start: {blocking[0].text}", "error")
+            return False
+        from mbv2gui.core.training.train import train  # no TensorFlow: train imports it when it runs
+
+        config = self.form.config()
+        self.form.save()
+        self._labels_changed = False
+        self.labels_notice.hide()
+        self._phase = ""
+        self._phase_started = time.monotonic()
+        self._job_project = project.path
+        self.plots.start_live("Training… the curves fill in as the model learns.")
+        self.log.appendPlainText(f"— Training started {time.strftime('%H:%M:%S')} "
+                                 f"({config.image_size} px, alpha {config.alpha}, "
+                                 f"weights {config.weights}) —")
+        job = self.context.jobs.start(train, str(project.path), config, name="training")
+        job.event.connect(self._on_event)
+        job.progress.connect(self._on_progress)
+        job.finished.connect(self._on_finished)
+        job.failed.connect(self._on_failed)
+        job.cancelled.connect(self._on_cancelled)
+        self._job = job
+        self._set_result("", "info")
+        self.status.setText("Starting… (loading TensorFlow and building the network)")
+        self.progress.setRange(0, 0)  # busy until the first numbers arrive
+        self._update_controls()
+        self.trainingStarted.emit()
+        return True
+
+    def stop_training(self) -> None:
+        """Asks the training to stop; it keeps the best model trained so far."""
+        if self.is_training():
+            self._job.cancel()
+            self.status.setText("Stopping… the best model so far is being saved.")
+            self._update_controls()
+
+    # ----------------------------------------------------------------- project and labels
+    def _on_project_changed(self, project) -> None:
+        if self.is_training():
+            # The training goes on with the project it started on; stop it, and say nothing
+            # about it in this project (its run, if any, is recorded in its own project).
+            self._job.cancel()
+        self.form.set_project(project)
+        self.plots.clear()
+        self.log.clear()
+        self._set_result("", "info")
+        self.labels_notice.hide()
+        self._labels_changed = False
+        if not self.is_training():
+            self.status.setText("")
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(0)
+        self.refresh_preflight()
+        # The runs list reloaded before us (it listens first): show its selected run's curves.
+        self._on_run_selected(self.runs.selected_run_id(),
+                              self._history_of(self.runs.selected_run_id()))
+
+    def _on_labels_changed(self) -> None:
+        if self.is_training() and not self._job.cancel_requested():
+            self._labels_changed = True
+        if self.isVisible():
+            self._preflight_timer.start()
+        else:  # e.g. a big import in the Label view: check once, when the person comes back
+            self._preflight_stale = True
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._preflight_stale:
+            self.refresh_preflight()
+
+    def _project_ok(self):
+        """The open project, or None if there is none or it was closed under us."""
+        project = self.context.project
+        if project is None:
+            return None
+        try:
+            project.image_count()
+        except sqlite3.Error:
+            return None
+        return project
+
+    def refresh_preflight(self) -> None:
+        self._preflight_timer.stop()
+        self._preflight_stale = False
+        project = self._project_ok()
+        if project is None:
+            self.problems = []
+            self.data_summary.setText("Open or create a project to train a model on its images.")
+        else:
+            config = self.form.config()
+            self.problems = check_training_data(project, val_split=config.val_split,
+                                                from_scratch=trains_from_scratch(config))
+            counts = project.class_counts()
+            classes = project.classes()
+            labeled = sum(counts.get(c.id, 0) for c in classes)
+            # "“0”: 40 · “1”: 40": quoted, since class names are often bare numbers.
+            per_class = " · ".join(f"“{c.name}”: {counts.get(c.id, 0)}" for c in classes)
+            self.data_summary.setText(
+                f"{len(classes)} class{'' if len(classes) == 1 else 'es'}, {labeled} labeled "
+                f"image{'' if labeled == 1 else 's'}" + (f": {per_class}." if per_class else "."))
+        while self.problems_layout.count():
+            widget = self.problems_layout.takeAt(0).widget()
+            if widget is not None:
+                widget.deleteLater()
+        for problem in self.problems:
+            self.problems_layout.addWidget(ProblemRow(problem, self.show_problem_images))
+        self.problems_box.setVisible(bool(self.problems))
+        self._update_controls()
+
+    def show_problem_images(self, problem: Problem) -> None:
+        self.context.showImagesRequested.emit(list(problem.image_ids),
+                                              problem.caption or problem.text)
+
+    def problem_texts(self) -> list[str]:
+        return [p.text for p in self.problems]
+
+    # ----------------------------------------------------------------- controls
+    def _on_start_stop(self) -> None:
+        if self.is_training():
+            self.stop_training()
+        else:
+            self.start_training()
+
+    def _update_controls(self) -> None:
+        training = self.is_training()
+        has_project = self.context.project is not None
+        blocked = any(p.blocking for p in self.problems)
+        if training:
+            stopping = self._job.cancel_requested()
+            self.start_button.setText("Stopping…" if stopping else "Stop")
+            self.start_button.setEnabled(not stopping)
+            self.start_button.setToolTip("Stop now and keep the best model trained so far.")
+        else:
+            self.start_button.setText("Start Training")
+            self.start_button.setEnabled(has_project and not blocked)
+            self.start_button.setToolTip("Fix the problems listed above first." if blocked else
+                                         "Train a model on the labeled images.")
+        self.form.setEnabled(has_project and not training)
+        self.progress.setVisible(training)
+        self.status.setVisible(bool(self.status.text()))
+
+    def _set_result(self, text: str, level: str) -> None:
+        self.result.setText(text)
+        color = LEVEL_COLORS.get(level, "#1f2733")
+        self.result.setStyleSheet(f"color: {color};")
+        self.result.setVisible(bool(text))
+
+    # ----------------------------------------------------------------- job events
+    def _on_event(self, event: dict) -> None:
+        kind = event.get("type")
+        self.plots.on_event(event)
+        if kind == "phase":
+            self._phase = event.get("phase", "")
+            self._phase_started = time.monotonic()
+            self.log.appendPlainText(event.get("message") or PHASE_TITLES.get(self._phase, ""))
+            self.status.setText(PHASE_TITLES.get(self._phase, event.get("message", "")) + "…")
+        elif kind == "batch":
+            self._on_batch(event)
+        elif kind == "epoch":
+            self._on_epoch(event)
+        elif kind == "message":
+            level = event.get("level", "info")
+            prefix = {"warning": "Warning: ", "error": "Error: "}.get(level, "")
+            self.log.appendPlainText(prefix + str(event.get("text", "")))
+
+    def _on_progress(self, done: int, total, message: str) -> None:
+        if self._job is None or self._job.cancel_requested():
+            return
+        if total:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * done / max(1, total)))
+            self.status.setText(f"{message or PHASE_TITLES.get(self._phase, 'Working')}: "
+                                f"{done} of {total} images")
+
+    def _on_batch(self, event: dict) -> None:
+        if self._job is None or self._job.cancel_requested():
+            return
+        eta = float(event.get("eta_seconds") or 0.0)
+        elapsed = time.monotonic() - self._phase_started
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(int(1000 * elapsed / max(1e-6, elapsed + eta)))
+        speed = event.get("images_per_second")
+        parts = [f"{PHASE_TITLES.get(event.get('phase', self._phase), 'Training')}, "
+                 f"epoch {event.get('epoch')} (batch {event.get('step')} of {event.get('steps')})"]
+        if isinstance(speed, (int, float)):
+            parts.append(f"{speed:.0f} images/s")
+        parts.append(f"about {duration(eta)} left")
+        self.status.setText(" · ".join(parts))
+
+    def _on_epoch(self, event: dict) -> None:
+        words = [f"Epoch {event.get('epoch')} of {event.get('epochs')}",
+                 f"loss {event.get('loss', 0):.3f}", f"accuracy {percent(event.get('accuracy'))}"]
+        if event.get("val_accuracy") is not None:
+            words.append(f"validation accuracy {percent(event.get('val_accuracy'))}")
+        self.log.appendPlainText(", ".join(words))
+
+    def _end_job(self) -> bool:
+        """Clears the job; True when its result belongs to the project shown now."""
+        ours = (self.context.project is not None
+                and self.context.project.path == self._job_project)
+        self._job = None
+        self._job_project = None
+        self.progress.setRange(0, 1000)
+        self.plots.flush()
+        return ours
+
+    def _on_finished(self, run) -> None:
+        ours = self._end_job()
+        self.progress.setValue(1000)
+        self.status.setText("")
+        if not ours:
+            self._update_controls()
+            self.trainingEnded.emit("finished")
+            return
+        self._last_run_id = run.run_id
+        text, level = run_result(run)
+        self._set_result(text, level)
+        self.log.appendPlainText(f"— {text} —")
+        self.context.runsChanged.emit()
+        self.context.set_current_run(run.run_id)
+        self.runs.select_run(run.run_id)
+        if self._labels_changed:
+            self.labels_notice.show_notice(
+                "You changed labels during training; this model does not know about them.",
+                [("Retrain", self.start_training)], level="warning")
+        self._labels_changed = False
+        self._update_controls()
+        self.refresh_preflight()
+        self.trainingEnded.emit("finished")
+
+    def _on_failed(self, message: str, detail: str) -> None:
+        ours = self._end_job()
+        self.progress.setValue(0)
+        self.status.setText("")
+        if ours:
+            self._set_result(message, "error")
+            self.log.appendPlainText(f"Error: {message}")
+            if detail:
+                self.log.appendPlainText(detail.rstrip())
+        self._labels_changed = False
+        self._update_controls()
+        self.trainingEnded.emit("failed")
+
+    def _on_cancelled(self) -> None:
+        ours = self._end_job()
+        self.progress.setValue(0)
+        self.status.setText("")
+        if ours:
+            self._set_result("Training was stopped before its first epoch ended, so no model "
+                             "was saved.", "warning")
+            self.log.appendPlainText("— Stopped before the first epoch ended; nothing saved. —")
+        self._labels_changed = False
+        self._update_controls()
+        self.trainingEnded.emit("cancelled")
+
+    # ----------------------------------------------------------------- past runs
+    def _history_of(self, run_id: str):
+        from mbv2gui.gui.train.runs_panel import load_history
+
+        record = self.runs._records.get(run_id)
+        return load_history(record.run_dir) if record else None
+
+    def _on_run_selected(self, run_id: str, history) -> None:
+        if self.is_training():
+            return  # the live curves stay; the list still follows the selection
+        if not run_id:
+            self.plots.show_history(None, "No run selected." if self.runs.row_count() else
+                                    "The curves of a training appear here while it runs.")
+            return
+        record = self.runs._records.get(run_id)
+        caption = record_name(record) if record else "This run"
+        if history is None:
+            caption += " (its history file is missing)"
+        self.plots.show_history(history, caption)
