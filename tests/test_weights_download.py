@@ -169,3 +169,18 @@ def test_training_with_auto_downloads_and_trains_from_the_file(mirror, tmp_path,
     assert "ImageNet weights" in run.metrics["weights_source"]
     assert [e["phase"] for e in events if e["type"] == "phase"][:2] == ["features", "head"]
     assert len(mirror.requests) == 1 and _cache_files() == [NAME]
+
+
+def test_the_build_fetches_what_the_mirror_has_and_says_what_it_lacks(mirror, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "packaging/fetch_weights.py"], cwd=root,
+                          capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(keras_cache_dir() / NAME)  # fetched through the mirror
+    assert "alpha 1.0 at 224 px" in done.stderr and "404 Not Found" in done.stderr
+    assert _cache_files() == [NAME]

@@ -64,10 +64,12 @@ def h5_backbone_channels(f) -> int | None:
 
 
 def _mismatch(what: str, theirs_alpha, theirs_size, alpha: float, size: int) -> UserError:
-    trained = (f"at {theirs_size} px with alpha {theirs_alpha}" if theirs_size else
-               f"with alpha {theirs_alpha}")
-    return UserError(f"{what} was trained {trained}; your settings are {size} px, alpha "
-                     f"{alpha}: choose those settings or another model.")
+    """`what` is "This model was trained" or "These weights are made"."""
+    made = (f"at {theirs_size} px with alpha {theirs_alpha}" if theirs_size else
+            f"for alpha {theirs_alpha}")
+    other = "another model" if what.startswith("This model") else "other weights"
+    return UserError(f"{what} {made}; your settings are {size} px, alpha {alpha}: choose those "
+                     f"settings or {other}.")
 
 
 def _damaged(path: Path, detail: str) -> UserError:
@@ -93,7 +95,7 @@ def _check_h5(path: Path, alpha: float, size: int) -> None:
     named = _NAME_SIZE.search(path.name)
     their_size = int(named.group(1)) if named else None
     if channels != expected_channels(alpha) or (their_size and their_size != int(size)):
-        raise _mismatch("These weights", alpha_for_channels(channels) or "of another width",
+        raise _mismatch("These weights are made", alpha_for_channels(channels) or "of another width",
                         their_size, alpha, size)
 
 
@@ -144,7 +146,7 @@ def _check_keras(path: Path, alpha: float, size: int) -> None:
                   for l in layers if l.get("class_name") == "InputLayer"), None)
     their_size = int(shape[1]) if shape and len(shape) == 4 and shape[1] else None
     if channels != expected_channels(alpha) or (their_size and their_size != int(size)):
-        raise _mismatch("This model", alpha_for_channels(channels) or "of another width",
+        raise _mismatch("This model was trained", alpha_for_channels(channels) or "of another width",
                         their_size, alpha, size)
 
 
