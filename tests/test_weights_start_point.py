@@ -157,6 +157,31 @@ def test_new_run_starts_from_the_earlier_backbone_with_a_new_head(earlier_run, t
     assert run.metrics["pretrained"] and run.metrics["start_point"] == "from the run of 6 Dec 01:06"
 
 
+def test_fine_tuning_continues_from_the_earlier_backbone(earlier_run, tmp_path):
+    from mbv2gui.core.train import TrainConfig, train
+
+    earlier = _saved_kernels(earlier_run / "model.keras")
+    make_class_tree(tmp_path / "pets", NEW_CLASSES, per_class=5, size=32)
+    events = []
+    run = train(tmp_path / "pets", TrainConfig(image_size=32, alpha=0.35, weights=str(earlier_run),
+                                               epochs=1, fine_tune_epochs=1, fine_tune_blocks=1,
+                                               batch_size=8), events.append, run_dir=tmp_path / "ft")
+    assert [e["phase"] for e in events if e["type"] == "phase"] == ["features", "head", "fine_tune"]
+    assert run.history["phase"] == ["head", "fine_tune"]
+    # Blocks below the fine-tuned one keep the earlier run's weights (whether the top block
+    # changed depends on whether its epoch beat the head's: the best weights are kept).
+    tuned = _saved_kernels(run.model_path)
+    np.testing.assert_array_equal(tuned["block_10_project"], earlier["block_10_project"])
+    assert run.load_model().output_shape == (None, 2)
+
+
+def _saved_kernels(model_path) -> dict:
+    from mbv2gui.core.model import saved_backbone
+
+    backbone = saved_backbone(model_path)
+    return {name: np.array(backbone.get_layer(name).kernel) for name in ("block_10_project",)}
+
+
 def test_command_line_refuses_an_unusable_start_before_any_work(tmp_path):
     make_class_tree(tmp_path / "data", ["red", "blue"], per_class=3, size=16)
     (tmp_path / "bad.keras").write_bytes(b"not a zip")
