@@ -11,6 +11,7 @@ partial, cancelled or damaged download is deleted: the next try starts clean.
 
 from __future__ import annotations
 
+import errno
 import http.client
 import os
 import socket
@@ -30,6 +31,7 @@ from mbv2gui.core.weights import (
 CHUNK = 64 * 1024
 TIMEOUT_S = 20  # a stalled connection gives up (and a Cancel is noticed) within this
 _STALE_PART_S = 3600  # a .part this old was left by a process that died: remove it
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _ADVICE = "Try again, choose a weights file, or train from scratch."
 
 
@@ -110,6 +112,10 @@ def _fetch(url: str, out, report, should_stop) -> None:
     except (socket.timeout, TimeoutError) as exc:
         raise _unavailable(f"{host} stopped sending for {TIMEOUT_S} s", url) from exc
     except (http.client.HTTPException, ConnectionError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno in _DISK_FULL:
+            raise WeightsUnavailable("The disk is full: the pretrained weights could not be "
+                                     "saved. Free some space, choose a weights file, or train "
+                                     "from scratch.", str(exc)) from exc
         raise _unavailable(f"the connection to {host} broke off", f"{url}: {exc}") from exc
     if total is not None and done < total:
         raise _unavailable(f"the connection to {host} broke off after {done / 1e6:.1f} of "
