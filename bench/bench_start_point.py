@@ -1,12 +1,16 @@
 """Starting from an earlier model's backbone against training from scratch, on the same small
 real set: ../shared/datasets/sign-digits-mini (5 classes x 40 photos). A seeded part of each
 class is held out (never trained on, never used to pick the best epoch); both models are
-scored on it. The earlier model is a run the app trains here first, from scratch, on other
-images with other classes (a subset of ../shared/datasets/cifar10-5k), the way a lab would
-build its own backbone once and reuse it. Prints JSON.
+scored on it. The earlier model is a run the app trains here first, from scratch, the way a
+lab would build its own backbone once and reuse it:
+  --earlier cifar        other images with other classes (a subset of ../shared/datasets/
+                         cifar10-5k, 32x32 photos of animals and vehicles);
+  --earlier signs-0-2    the same domain: the training photos of 3 of the 5 sign classes
+                         (the held-out photos stay unseen by every model).
+Prints JSON.
 
-    python bench/bench_start_point.py [--held-out 10] [--cifar-per-class 80]
-        [--earlier-epochs 12] [--fine-tune-epochs 10] [--seed 0]
+    python bench/bench_start_point.py [--earlier cifar|signs-0-2] [--held-out 10]
+        [--cifar-per-class 80] [--earlier-epochs N] [--fine-tune-epochs 10] [--seed 0]
 """
 
 from __future__ import annotations
@@ -64,7 +68,9 @@ def main() -> None:
     parser.add_argument("--held-out", type=int, default=10, help="photos per class held out")
     parser.add_argument("--cifar-per-class", type=int, default=80)
     parser.add_argument("--cifar-classes", type=int, default=10)
-    parser.add_argument("--earlier-epochs", type=int, default=12)
+    parser.add_argument("--earlier", choices=("cifar", "signs-0-2"), default="cifar")
+    parser.add_argument("--earlier-epochs", type=int, default=None,
+                        help="default: 12 on cifar, automatic on signs-0-2")
     parser.add_argument("--fine-tune-epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -73,13 +79,21 @@ def main() -> None:
         os.environ["XDG_CACHE_HOME"] = str(work / "cache")  # no features from earlier benches
         held_out = split_copy(DATASETS / "sign-digits-mini", work / "signs", args.held_out, None,
                               args.seed)
-        cifar = work / "cifar"
-        split_copy(DATASETS / "cifar10-5k", cifar, 0, args.cifar_per_class, args.seed)
-        for extra in sorted((cifar / "train").iterdir())[args.cifar_classes:]:
+        earlier_data = work / "earlier_data"
+        if args.earlier == "cifar":
+            split_copy(DATASETS / "cifar10-5k", earlier_data, 0, args.cifar_per_class, args.seed)
+            keep, what = args.cifar_classes, f"cifar10-5k, {args.cifar_classes} classes x " \
+                                             f"{args.cifar_per_class}"
+            epochs = args.earlier_epochs or 12
+        else:
+            shutil.copytree(work / "signs" / "train", earlier_data / "train")
+            keep, what = 3, "sign-digits-mini classes 0, 1, 2 (training photos only)"
+            epochs = args.earlier_epochs
+        for extra in sorted((earlier_data / "train").iterdir())[keep:]:
             shutil.rmtree(extra)
         base = dict(image_size=SIZE, alpha=ALPHA, seed=args.seed)
-        earlier, earlier_s = timed_train(cifar / "train", TrainConfig(
-            **base, weights="none", epochs=args.earlier_epochs), work / "earlier")
+        earlier, earlier_s = timed_train(earlier_data / "train", TrainConfig(
+            **base, weights="none", epochs=epochs), work / "earlier")
         scratch, scratch_s = timed_train(work / "signs" / "train", TrainConfig(
             **base, weights="none"), work / "scratch")
         head, head_s = timed_train(work / "signs" / "train", TrainConfig(
@@ -93,8 +107,7 @@ def main() -> None:
             "dataset": "sign-digits-mini", "held_out_images": len(held_out),
             "train_images": sum(counts["train"].values()),
             "validation_images": sum(counts["validation"].values()),
-            "earlier_run": {"data": f"cifar10-5k, {len(earlier.class_names)} classes x "
-                                    f"{args.cifar_per_class}", "from": "scratch",
+            "earlier_run": {"data": what, "from": "scratch",
                             "epochs": earlier.metrics["epochs"],
                             "val_accuracy": earlier.metrics["val_accuracy"], "seconds": earlier_s},
             "from_scratch": {"held_out_accuracy": held_out_accuracy(scratch, held_out),

@@ -184,3 +184,23 @@ def test_the_build_fetches_what_the_mirror_has_and_says_what_it_lacks(mirror, tm
     assert done.stdout.strip() == str(keras_cache_dir() / NAME)  # fetched through the mirror
     assert "alpha 1.0 at 224 px" in done.stderr and "404 Not Found" in done.stderr
     assert _cache_files() == [NAME]
+
+
+def test_command_line_offline_says_what_to_type(mirror, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    make_class_tree(tmp_path / "data", ["red", "blue"], per_class=3, size=16)
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-m", "mbv2gui", "train", str(tmp_path / "data"), "--out",
+         str(tmp_path / "run"), "--weights-url", f"http://127.0.0.1:{_closed_port()}/"],
+        cwd=root, capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, PYTHONPATH=str(root), XDG_CACHE_HOME=str(tmp_path / "cache")))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert ("The pretrained weights could not be downloaded (no connection to 127.0.0.1). Try "
+            "again, give --weights RUN_OR_FILE, or train from scratch with --weights none."
+            in done.stderr)
+    assert _cache_files() == []
