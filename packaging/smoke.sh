@@ -25,5 +25,7 @@ result = json.load(open(sys.argv[1]))
 start, end = float(sys.argv[2]), float(sys.argv[3])
 print(json.dumps({"smoke": "passed",
                   "start_to_window_seconds": round(result["window_shown_at"] - start, 2),
+                  "bundled_weights": result.get("bundled_weights"),
+                  "default_weights": result.get("default_weights"),
                   "total_seconds": round(end - start, 1)}))
 PY

@@ -63,9 +63,9 @@ def make_class_tree(root, classes: dict | list | None = None, per_class: int | d
     return made
 
 
-def random_backbone_weights(path, alpha: float = 0.35, image_size: int = 32) -> Path:
-    """A MobileNetV2 (no top) weights file from a randomly initialised backbone: lets tests take
-    the "pretrained weights file" route without ImageNet. Imports TensorFlow."""
+def random_backbone(alpha: float = 0.35, image_size: int = 32):
+    """A randomly initialised MobileNetV2 (no top) with usable BatchNorm statistics. Imports
+    TensorFlow."""
     import keras
 
     # Seeded: an unseeded random backbone sometimes gives features too poor for a head to
@@ -80,6 +80,26 @@ def random_backbone_weights(path, alpha: float = 0.35, image_size: int = 32) -> 
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = 0.0
     backbone(noise.astype("float32"), training=True)
+    return backbone
+
+
+def random_backbone_weights(path, alpha: float = 0.35, image_size: int = 32) -> Path:
+    """A MobileNetV2 (no top) weights file from a randomly initialised backbone: lets tests take
+    the "pretrained weights file" route without ImageNet. Imports TensorFlow."""
     path = Path(path)
-    backbone.save_weights(path)
+    random_backbone(alpha, image_size).save_weights(path)
     return path
+
+
+def imagenet_style_weights(path, alpha: float = 0.35, image_size: int = 96):
+    """A random backbone's weights in Keras' legacy `.h5` layout, the one ImageNet's
+    `mobilenet_v2_weights_tf_dim_ordering_tf_kernels_*_no_top.h5` files use. Returns (path,
+    the backbone's weights as a list of arrays)."""
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format
+
+    backbone = random_backbone(alpha, image_size)
+    path = Path(path)
+    with h5py.File(path, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, backbone)
+    return path, [np.array(w) for w in backbone.get_weights()]

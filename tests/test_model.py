@@ -1,4 +1,5 @@
-"""The model layout contract, the weights routes, BatchNorm freezing, and lazy TensorFlow."""
+"""The model layout contract, BatchNorm freezing, and lazy TensorFlow (the weights routes are in
+test_weights*.py)."""
 
 from __future__ import annotations
 
@@ -12,22 +13,14 @@ import numpy as np
 import pytest
 
 from mbv2gui.core.errors import UserError
-from mbv2gui.core.training.weights import imagenet_file_name, resolve_weights
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def empty_keras_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
-    monkeypatch.delenv("MBV2GUI_WEIGHTS_DIR", raising=False)
-    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path / "bundle"), raising=False)
-    return tmp_path / "keras-home" / "models"
 
 
 def test_importing_the_engine_does_not_import_tensorflow():
     code = ("import json, sys; import mbv2gui.core.training.train, mbv2gui.core.runs, "
             "mbv2gui.core.inference.predict, mbv2gui.core.training.features, mbv2gui.core.training.weights, "
+            "mbv2gui.core.training.start_point, mbv2gui.core.training.weights_download, "
             "mbv2gui.core.training.dataset, mbv2gui.core.training.pipeline, mbv2gui.commands.train, "
             "mbv2gui.commands.predict, mbv2gui.commands.progress; "
             "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
@@ -36,39 +29,6 @@ def test_importing_the_engine_does_not_import_tensorflow():
                           env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
-
-
-def test_auto_without_imagenet_says_which_file_and_folder(empty_keras_home):
-    weights = resolve_weights("auto", 0.35, 96)
-    assert weights.kind == "none" and not weights.pretrained
-    assert imagenet_file_name(0.35, 96) in weights.sentence
-    assert str(empty_keras_home) in weights.sentence
-
-
-def test_imagenet_offline_is_a_sentence_naming_file_and_folder(empty_keras_home):
-    with pytest.raises(UserError) as error:
-        resolve_weights("imagenet", 0.5, 128, allow_download=False)
-    assert "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.5_128_no_top.h5" in error.value.message
-    assert str(empty_keras_home) in error.value.message
-
-
-def test_imagenet_found_in_cache_or_bundle(empty_keras_home, tmp_path):
-    empty_keras_home.mkdir(parents=True)
-    (empty_keras_home / imagenet_file_name(1.0, 224)).write_bytes(b"x")
-    assert resolve_weights("auto", 1.0, 224).kind == "imagenet"
-    bundled = tmp_path / "bundle" / "resources" / "weights"
-    bundled.mkdir(parents=True)
-    (bundled / imagenet_file_name(0.75, 160)).write_bytes(b"x")
-    found = resolve_weights("imagenet", 0.75, 160, allow_download=False)
-    assert found.kind == "imagenet" and Path(found.path).parent == bundled
-
-
-def test_unsupported_alpha_or_size_and_missing_file(empty_keras_home, tmp_path):
-    with pytest.raises(UserError, match="alpha 0.35, 0.5"):
-        resolve_weights("imagenet", 0.35, 100)
-    with pytest.raises(UserError, match="does not exist"):
-        resolve_weights(str(tmp_path / "nope.weights.h5"), 0.35, 96)
-    assert resolve_weights("none", 0.35, 100).kind == "none"
 
 
 def test_classifier_layout_and_round_trip(tmp_path):

@@ -166,9 +166,9 @@ def test_weights_file_choice_is_a_sentence(qtbot, context, tmp_path):
     view.form.use_weights_file(str(tmp_path / "nothing.h5"))
     assert view.form.config().weights.endswith("nothing.h5")
     assert "does not exist" in view.form.weights_sentence.text()
-    (tmp_path / "mine.h5").write_bytes(b"x")
+    (tmp_path / "mine.h5").write_bytes(b"x")  # refused when chosen, not when training fails
     view.form.use_weights_file(str(tmp_path / "mine.h5"))
-    assert view.form.weights_sentence.text() == "Starting from the weights in mine.h5."
+    assert "mine.h5 is damaged or is not a model file" in view.form.weights_sentence.text()
 
 
 def write_run(project, run_id, history, accuracy):

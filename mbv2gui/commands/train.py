@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from mbv2gui.core.errors import JobCancelled, UserError
 from mbv2gui.core.inference.quality import quality_sentence
+from mbv2gui.core.training.weights import URL_VARIABLE, WeightsUnavailable
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,7 +22,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="RUN", required=True, help="the run folder to write")
     parser.add_argument("--image-size", type=int, default=96)
     parser.add_argument("--alpha", type=float, default=0.35)
-    parser.add_argument("--weights", default="auto", metavar="auto|imagenet|none|FILE")
+    parser.add_argument("--weights", default="auto", metavar="auto|imagenet|none|RUN_OR_FILE",
+                        help="auto (default): ImageNet weights, downloaded once if needed; none: "
+                        "from scratch; or an earlier run folder, a .keras model or an .h5 "
+                        "weights file to start from (same alpha and image size)")
+    parser.add_argument("--weights-url", metavar="URL",
+                        help="download ImageNet weights from this mirror (a folder URL holding "
+                        "Keras' file names; also the MBV2GUI_WEIGHTS_URL variable)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="default: 30 for the head, more when training from scratch")
     parser.add_argument("--fine-tune-epochs", type=int, default=0)
@@ -40,6 +48,10 @@ def config_from_args(args):
                         "class for validation).")
     if args.epochs is not None and args.epochs < 1:
         raise UserError("--epochs must be at least 1.")
+    if args.weights not in ("auto", "imagenet", "none"):
+        from mbv2gui.core.training.start_point import check_start_point
+
+        check_start_point(args.weights, args.alpha, args.image_size)  # refused before any work
     augment = not args.no_augment
     return TrainConfig(image_size=args.image_size, alpha=args.alpha, weights=args.weights,
                        epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs,
@@ -53,8 +65,15 @@ def run(args: argparse.Namespace) -> int:
     from mbv2gui.core.training.train import train
 
     config = config_from_args(args)
+    if args.weights_url:  # this process and its job read the mirror from the environment
+        os.environ[URL_VARIABLE] = args.weights_url
     try:
         result = run_job(train, args.data, config, quiet=args.quiet, run_dir=args.out)
+    except WeightsUnavailable as exc:
+        raise UserError(exc.message.replace(
+            "choose a weights file, or train from scratch",
+            "give --weights RUN_OR_FILE, or train from scratch with --weights none"),
+            exc.detail) from exc
     except JobCancelled:
         raise UserError("Training was stopped before the first epoch ended; nothing was saved.")
     print(quality_sentence(result), file=sys.stderr)  # weak or unsure: say so, and what helps
@@ -62,6 +81,6 @@ def run(args: argparse.Namespace) -> int:
     print(json.dumps({"run": str(result.run_dir), "accuracy": m["accuracy"],
                       "val_accuracy": m["val_accuracy"], "epochs": m["epochs"],
                       "seconds": m["seconds"], "weights": config.weights,
-                      "pretrained": m["pretrained"],
+                      "pretrained": m["pretrained"], "start_point": m.get("start_point"),
                       "stopped_early_by_user": m["stopped_early_by_user"]}))
     return 0

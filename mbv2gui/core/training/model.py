@@ -56,7 +56,10 @@ def build_backbone(alpha: float, image_size: int, weights: Weights, bn_momentum:
         name="backbone")
     if weights.path:
         try:
-            backbone.load_weights(weights.path)
+            if weights.kind == "model":  # an earlier model: its backbone, not its head
+                backbone.set_weights(saved_backbone(weights.path).get_weights())
+            else:
+                backbone.load_weights(weights.path)
         except Exception as exc:  # wrong file kind, other alpha, damaged: one sentence
             raise UserError(f"The weights in {weights.path} do not fit MobileNetV2 with alpha "
                             f"{alpha} at {image_size} px (wrong file, other settings, or damaged).",
@@ -66,6 +69,18 @@ def build_backbone(alpha: float, image_size: int, weights: Weights, bn_momentum:
     # held-out images. Pretrained statistics are kept frozen anyway, so this only helps.
     set_bn_momentum(backbone, bn_momentum)
     return backbone
+
+
+def saved_backbone(path):
+    """The MobileNetV2 inside a saved `.keras` model: the model itself when it is a bare
+    backbone, else its nested MobileNetV2 (a classifier the app made has it as `backbone`).
+    safe_mode keeps a model with code in it (a Lambda layer) from running."""
+    model = keras().models.load_model(path, compile=False, safe_mode=True)
+    found = next((layer for layer in [model, *_all_layers(model)] if hasattr(layer, "layers")
+                  and any(inner.name == "block_16_project" for inner in layer.layers)), None)
+    if found is None:
+        raise ValueError(f"{path} has no MobileNetV2 inside")
+    return found
 
 
 def batchnorm_layers(model) -> list:

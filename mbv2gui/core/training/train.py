@@ -36,7 +36,7 @@ from mbv2gui.core.files.partial_outputs import building, sweep_partial_outputs
 class TrainConfig:
     image_size: int = 96
     alpha: float = 0.35
-    weights: str = "auto"  # 'auto' | 'imagenet' | 'none' | a weights file path
+    weights: str = "auto"  # 'auto' | 'imagenet' | 'none' | a weights file, .keras or run folder
     epochs: int | None = None  # None: 30 for the head, more from scratch (see scratch_epochs)
     fine_tune_epochs: int = 0
     fine_tune_blocks: int = 3
@@ -205,7 +205,10 @@ class _Session:
         self.data, self.config, self.run_dir = data, config, run_dir
         self.report, self.should_stop = report, should_stop
         self.throttle = Throttle(report, 4.0)
-        self.weights = resolve_weights(config.weights, config.alpha, config.image_size)
+        # 'auto' downloads ImageNet's file once when it is nowhere on this machine: with this
+        # job's progress events and Cancel (a WeightsUnavailable sentence when offline).
+        self.weights = resolve_weights(config.weights, config.alpha, config.image_size,
+                                       report=report, should_stop=should_stop)
         fallback = config.weights == "auto" and not self.weights.pretrained
         report(message(self.weights.sentence, "warning" if fallback else "info"))
         set_seed(config.seed)
@@ -440,7 +443,7 @@ class _Session:
             "val_accuracy": val_accuracy, "val_loss": val_loss, "test_accuracy": test_accuracy,
             "epochs": len(self.history["epoch"]), "best_epoch": best + 1,
             "seconds": round(seconds, 2), "weights_source": self.weights.sentence,
-            "pretrained": self.weights.pretrained,
+            "pretrained": self.weights.pretrained, "start_point": self.weights.short,
             "counts": {split: {name: int(sum(1 for i in self.indices(split)
                                              if self.labels[i] == k))
                                for k, name in enumerate(self.data.class_names)}

@@ -1,8 +1,8 @@
 """`mbv2gui --smoke-test FOLDER`: what packaging/smoke.sh asks the BUILT app to do, the way a
 user would: show the window, import a folder of images through the window's own import flow,
-train a tiny model for one epoch, predict, write FOLDER/result.json, and exit 0. Any failure
-prints the reason and exits 1, so a broken bundle (a missing module, Qt plugin or TF library)
-is caught before a user double-clicks it."""
+train a tiny model for one epoch, predict, write FOLDER/result.json (with the ImageNet weights
+the bundle holds), and exit 0. Any failure prints the reason and exits 1, so a broken bundle (a
+missing module, Qt plugin or TF library) is caught before a user double-clicks it."""
 
 from __future__ import annotations
 
@@ -61,6 +61,17 @@ def _predict_in_the_view(window, paths: list[str]) -> int:
     return len(view.cards)
 
 
+def _weights_report() -> dict:
+    """Whether the bundle has the ImageNet weights, and whether the default settings find them
+    there (a lookup only: no network, no TensorFlow)."""
+    from mbv2gui.core.training.train import TrainConfig
+    from mbv2gui.core.training.weights import bundled_imagenet_files, describe_weights
+
+    defaults = TrainConfig()
+    status = describe_weights(defaults.weights, defaults.alpha, defaults.image_size)
+    return {"bundled_weights": bundled_imagenet_files(), "default_weights": status.kind}
+
+
 def run_smoke_test(folder: str) -> int:
     work = Path(folder)
     work.mkdir(parents=True, exist_ok=True)
@@ -72,7 +83,7 @@ def run_smoke_test(folder: str) -> int:
         window = MainWindow(app.windowIcon())
         window.show()
         app.processEvents()
-        result = {"window_shown_at": time.time()}
+        result = {"window_shown_at": time.time(), **_weights_report()}
         print("smoke: window shown", flush=True)
 
         from mbv2gui.core.files.sample_images import write_color_classes
