@@ -207,7 +207,7 @@ class TrainView(QWidget):
         self.log.appendPlainText(f"— Training started {time.strftime('%H:%M:%S')} "
                                  f"({config.image_size} px, alpha {config.alpha}, "
                                  f"weights {config.weights}) —")
-        job = self.context.jobs.start(train, str(project.path), config, name="training")
+        job = self.context.jobs.start_in_engine(train, str(project.path), config, name="training")
         job.event.connect(self._on_event)
         job.progress.connect(self._on_progress)
         job.finished.connect(self._on_finished)

@@ -1,0 +1,156 @@
+"""The engine process: where TensorFlow jobs run, so the window process never imports TensorFlow.
+
+A crash, an abort or the out-of-memory killer inside TensorFlow then costs a sentence, not the
+window; the window's GUI thread never waits for TensorFlow's GIL-holding start-up; and Stop can
+always end a job by ending the process.
+
+This module is the child side and the protocol; `mbv2gui.core.engine_client` is the window side.
+Both are Qt-free. Messages over one duplex `multiprocessing` pipe, all plain tuples:
+
+  window -> engine   ("run", job_id, module, qualname, args, kwargs)
+                     ("stop", job_id)          the job's should_stop() turns True
+                     ("quit",)                 stop every job and exit
+  engine -> window   ("hello", pid)            once, when the engine is up
+                     ("event", job_id, event)  a job's report(event); the first event of every
+                                               job is {"type": "engine", "pid": <engine pid>}
+                     ("end", job_id, kind, payload)   kind: "finished" (payload: the result),
+                                               "cancelled" (None), "failed" ((message, detail))
+
+A job function is named by its module and qualified name (core jobs are module-level, so they
+pickle by reference). Arguments and results must be small plain data: large arrays (features,
+heat maps) belong in files in the project's data folder, not in the pipe. Each job runs on its
+own thread here, as it did in the window, so two jobs (a training and a suggestion lookup) can
+still overlap.
+
+The engine exits when the window goes away, however it goes: the pipe reaches EOF when the
+window process dies (even by SIGKILL), and a watcher thread also notices the parent pid change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+import threading
+import time
+import traceback
+
+from mbv2gui.core.errors import JobCancelled, UserError
+
+# The engine gives the window the CPU first: training uses what the GUI leaves.
+ENGINE_NICENESS = 10
+PARENT_POLL_S = 0.5
+
+
+def resolve_job(module: str, qualname: str):
+    """The job function a ("run", ...) message names."""
+    target = importlib.import_module(module)
+    for part in qualname.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def plain_result(result):
+    """What of a job's result crosses the pipe: a Run without its loaded Keras model (unpickling
+    a Keras model in the window would import TensorFlow there; `Run.load_model` loads it again
+    from the run folder when a view needs it)."""
+    if dataclasses.is_dataclass(result) and getattr(result, "_model", None) is not None:
+        return dataclasses.replace(result, _model=None)
+    return result
+
+
+class _Engine:
+    """The child's state: the pipe, a lock for sending from several job threads, and each
+    running job's stop flag."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.send_lock = threading.Lock()
+        self.stops: dict[int, threading.Event] = {}
+        self.threads: dict[int, threading.Thread] = {}
+
+    def send(self, message: tuple) -> None:
+        with self.send_lock:
+            self.connection.send(message)
+
+    def run_job(self, job_id: int, module: str, qualname: str, args, kwargs) -> None:
+        stop = self.stops[job_id]
+
+        def report(event):
+            if not isinstance(event, dict) or "type" not in event:
+                raise TypeError(f"a job event must be a dict with a 'type', not {event!r}")
+            self.send(("event", job_id, dict(event)))
+
+        try:
+            report({"type": "engine", "pid": os.getpid()})
+            fn = resolve_job(module, qualname)
+            result = fn(*args, report=report, should_stop=stop.is_set, **kwargs)
+            end = ("finished", plain_result(result))
+        except JobCancelled:
+            end = ("cancelled", None)
+        except UserError as exc:
+            end = ("failed", (exc.message, exc.detail))
+        except BaseException as exc:  # noqa: BLE001 - the window turns it into a sentence
+            end = ("failed", (None, "".join(traceback.format_exception(exc))))
+        try:
+            self.send(("end", job_id, *end))
+        except Exception as exc:  # noqa: BLE001 - e.g. a result that does not pickle
+            self.send(("end", job_id, "failed",
+                       (None, f"The job's result could not be sent to the window: {exc!r}")))
+        finally:
+            self.stops.pop(job_id, None)
+            self.threads.pop(job_id, None)
+
+    def serve(self) -> None:
+        while True:
+            try:
+                message = self.connection.recv()
+            except (EOFError, OSError):
+                os._exit(0)  # the window is gone: nothing left to work for
+            kind = message[0]
+            if kind == "run":
+                job_id = message[1]
+                self.stops[job_id] = threading.Event()
+                thread = threading.Thread(target=self.run_job, args=message[1:], daemon=True,
+                                          name=f"engine-job-{job_id}")
+                self.threads[job_id] = thread
+                thread.start()
+            elif kind == "stop":
+                stop = self.stops.get(message[1])
+                if stop is not None:
+                    stop.set()
+            elif kind == "quit":
+                self.quit()
+
+    def quit(self, grace_s: float = 3.0) -> None:
+        """Stops every job cooperatively, waits a little, and exits (a training keeps its best
+        weights if it gets there in time)."""
+        for stop in list(self.stops.values()):
+            stop.set()
+        deadline = time.monotonic() + grace_s
+        for thread in list(self.threads.values()):
+            thread.join(max(0.0, deadline - time.monotonic()))
+        os._exit(0)
+
+
+def _exit_when_orphaned(parent_pid: int) -> None:
+    """Belt and braces for the pipe's EOF: once the window's pid is no longer our parent, the
+    window is gone (on POSIX we were re-parented to init or a subreaper)."""
+    while True:
+        time.sleep(PARENT_POLL_S)
+        if os.getppid() != parent_pid:
+            os._exit(0)
+
+
+def engine_main(connection, parent_pid: int) -> None:
+    """The engine process's entry point (the target of a spawned multiprocessing.Process)."""
+    if ENGINE_NICENESS and hasattr(os, "nice"):  # not on Windows
+        try:
+            os.nice(ENGINE_NICENESS)
+        except OSError:
+            pass
+    threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), daemon=True,
+                     name="engine-parent-watch").start()
+    engine = _Engine(connection)
+    engine.send(("hello", os.getpid()))
+    engine.serve()
