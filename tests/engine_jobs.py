@@ -36,3 +36,19 @@ def says_no(*, report, should_stop):
 
 def crashes(*, report, should_stop):
     return 1 / 0
+
+
+def arrays(n, *, report, should_stop):
+    """A big array in an event and in the result, and a small one that stays inline."""
+    import numpy as np
+
+    report({"type": "rows", "heatmap": np.full((n,), 7, dtype=np.float32)})
+    return {"big": [np.arange(n, dtype=np.int64)], "small": np.arange(3)}
+
+
+def model_identity(run, *, report, should_stop):
+    """Which object the engine handed this job as `run`'s model (the same across jobs while
+    its model file is unchanged), without TensorFlow: a stand-in is set as the model."""
+    if run._model is None:
+        run._model = object()
+    return id(run._model)

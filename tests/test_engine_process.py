@@ -55,10 +55,10 @@ def runner(qapp):
     runner.shutdown(10.0)
 
 
-def run_job(qtbot, runner, fn, **kwargs):
+def run_job(qtbot, runner, fn, *args, **kwargs):
     """Starts `fn` in the engine and waits for its end: ("finished", result) | ("failed",
     (message, detail)) | ("cancelled", None), with its events."""
-    job = runner.start_in_engine(fn, name="testing", **kwargs)
+    job = runner.start_in_engine(fn, *args, name="testing", **kwargs)
     events, ends = [], []
     job.event.connect(events.append)
     job.finished.connect(lambda result: ends.append(("finished", result)))
@@ -100,6 +100,34 @@ def test_a_function_the_engine_cannot_import_is_refused(qtbot, runner):
 
     (kind, (text, detail)), _ = run_job(qtbot, runner, local)
     assert kind == "failed" and "not a module-level function" in detail
+
+
+def test_big_arrays_travel_as_files_and_runs_keep_their_model(qtbot, runner, tmp_path):
+    from mbv2gui.core.engine import ARRAY_FILE_BYTES
+    from mbv2gui.core.runs import Run
+    from mbv2gui.core.train import TrainConfig
+
+    n = ARRAY_FILE_BYTES // 4 + 10
+    (kind, result), events = run_job(qtbot, runner, engine_jobs.arrays, n=n)
+    assert kind == "finished"
+    assert result["big"][0].tolist() == list(range(n)) and result["small"].tolist() == [0, 1, 2]
+    heatmap = next(e for e in events if e["type"] == "rows")["heatmap"]
+    assert heatmap.shape == (n,) and float(heatmap.max()) == 7.0
+    folder = runner.engine._generation.array_folder
+    assert os.listdir(folder) == []  # every file was loaded and removed
+
+    # A Run argument: the engine keeps its own copy (and so its loaded model) between jobs,
+    # and a loaded model in the window's copy never crosses the pipe.
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "model.keras").write_bytes(b"stand-in")
+    run = Run(run_dir, TrainConfig(), ["a", "b"], _model=object())
+    (_, first), _ = run_job(qtbot, runner, engine_jobs.model_identity, run)
+    (_, second), _ = run_job(qtbot, runner, engine_jobs.model_identity, run)
+    assert first == second and first != id(run._model)
+    os.utime(run_dir / "model.keras", ns=(1, 1))  # a changed model file is loaded afresh
+    (_, third), _ = run_job(qtbot, runner, engine_jobs.model_identity, run)
+    assert third != first
 
 
 def test_stop_is_cooperative_first_then_ends_a_deaf_engine(qtbot, runner, monkeypatch):

@@ -17,10 +17,14 @@ Both are Qt-free. Messages over one duplex `multiprocessing` pipe, all plain tup
                                                "cancelled" (None), "failed" ((message, detail))
 
 A job function is named by its module and qualified name (core jobs are module-level, so they
-pickle by reference). Arguments and results must be small plain data: large arrays (features,
-heat maps) belong in files in the project's data folder, not in the pipe. Each job runs on its
-own thread here, as it did in the window, so two jobs (a training and a suggestion lookup) can
-still overlap.
+pickle by reference). Arguments and results must be plain picklable data. A NumPy array bigger
+than ARRAY_FILE_BYTES inside a result or event (a preview image, a heat map) does not go through
+the pipe: the engine saves it as a .npy file in a folder the window gave it and sends an
+`ArrayFile`; the window loads it (off the GUI thread) and deletes the file, so the callers see
+the array itself. A Run argument arrives without its Keras model; the engine keeps the last few
+runs' loaded models, so a click's Grad-CAM does not reload the model. Each job runs on its own
+thread here, as it did in the window, so two jobs (a training and a suggestion lookup) can still
+overlap.
 
 The engine exits when the window goes away, however it goes: the pipe reaches EOF when the
 window process dies (even by SIGKILL), and a watcher thread also notices the parent pid change.
@@ -30,16 +34,25 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import itertools
 import os
 import threading
 import time
 import traceback
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
 
 from mbv2gui.core.errors import JobCancelled, UserError
 
 # The engine gives the window the CPU first: training uses what the GUI leaves.
 ENGINE_NICENESS = 10
 PARENT_POLL_S = 0.5
+# Arrays bigger than this travel as .npy files instead of through the pipe.
+ARRAY_FILE_BYTES = 256 * 1024
+# Loaded models kept in the engine, newest last (each a few to tens of MB).
+CACHED_RUNS = 2
 
 
 def resolve_job(module: str, qualname: str):
@@ -50,28 +63,96 @@ def resolve_job(module: str, qualname: str):
     return target
 
 
-def plain_result(result):
-    """What of a job's result crosses the pipe: a Run without its loaded Keras model (unpickling
-    a Keras model in the window would import TensorFlow there; `Run.load_model` loads it again
-    from the run folder when a view needs it)."""
+def without_model(result):
+    """A Run without its loaded Keras model (unpickling a Keras model in the window would import
+    TensorFlow there; `Run.load_model` loads it again from the run folder where needed)."""
     if dataclasses.is_dataclass(result) and getattr(result, "_model", None) is not None:
         return dataclasses.replace(result, _model=None)
     return result
+
+
+@dataclasses.dataclass(frozen=True)
+class ArrayFile:
+    """A big array saved by the engine for the window to load (see the module docstring)."""
+
+    path: str
+
+
+def _map_plain(data, convert):
+    """`data` with `convert` applied to every leaf inside dicts, lists and tuples."""
+    if isinstance(data, dict):
+        return {key: _map_plain(value, convert) for key, value in data.items()}
+    if isinstance(data, (list, tuple)) and not hasattr(data, "_fields"):  # not namedtuples
+        return type(data)(_map_plain(value, convert) for value in data)
+    return convert(data)
+
+
+def arrays_to_files(data, folder: str, names):
+    """Replaces every big ndarray in `data` by an ArrayFile saved in `folder`."""
+    def convert(value):
+        if isinstance(value, np.ndarray) and value.nbytes > ARRAY_FILE_BYTES:
+            path = os.path.join(folder, f"{next(names)}.npy")
+            np.save(path, value, allow_pickle=False)
+            return ArrayFile(path)
+        return value
+
+    return _map_plain(data, convert)
+
+
+def files_to_arrays(data):
+    """The inverse of arrays_to_files, for the window: loads and deletes each file."""
+    def convert(value):
+        if isinstance(value, ArrayFile):
+            array = np.load(value.path, allow_pickle=False)
+            Path(value.path).unlink(missing_ok=True)
+            return array
+        return value
+
+    return _map_plain(data, convert)
+
+
+def strip_models(data):
+    """Run objects without their loaded Keras model, anywhere in `data` (what crosses the pipe
+    both ways: unpickling a Keras model would import TensorFlow in the window)."""
+    return _map_plain(data, without_model)
 
 
 class _Engine:
     """The child's state: the pipe, a lock for sending from several job threads, and each
     running job's stop flag."""
 
-    def __init__(self, connection):
+    def __init__(self, connection, array_folder: str):
         self.connection = connection
+        self.array_folder = array_folder
+        self.array_names = itertools.count()
         self.send_lock = threading.Lock()
         self.stops: dict[int, threading.Event] = {}
         self.threads: dict[int, threading.Thread] = {}
+        self.runs: OrderedDict = OrderedDict()
+        self.runs_lock = threading.Lock()
 
     def send(self, message: tuple) -> None:
+        message = arrays_to_files(message, self.array_folder, self.array_names)
         with self.send_lock:
             self.connection.send(message)
+
+    def warm_run(self, value):
+        """The engine's own copy of a Run argument (its model stays loaded between jobs) when
+        the model file is unchanged; anything else as it is."""
+        if not (dataclasses.is_dataclass(value) and hasattr(value, "_model")
+                and hasattr(value, "model_path")):
+            return value
+        try:
+            stat = os.stat(value.model_path)
+        except OSError:
+            return value  # load_model will say what is wrong
+        key = (str(value.run_dir), stat.st_mtime_ns, stat.st_size)
+        with self.runs_lock:
+            cached = self.runs.pop(key, None) or value
+            self.runs[key] = cached
+            while len(self.runs) > CACHED_RUNS:
+                self.runs.popitem(last=False)
+        return cached
 
     def run_job(self, job_id: int, module: str, qualname: str, args, kwargs) -> None:
         stop = self.stops[job_id]
@@ -84,8 +165,9 @@ class _Engine:
         try:
             report({"type": "engine", "pid": os.getpid()})
             fn = resolve_job(module, qualname)
+            args = [self.warm_run(value) for value in args]
             result = fn(*args, report=report, should_stop=stop.is_set, **kwargs)
-            end = ("finished", plain_result(result))
+            end = ("finished", strip_models(result))
         except JobCancelled:
             end = ("cancelled", None)
         except UserError as exc:
@@ -142,7 +224,7 @@ def _exit_when_orphaned(parent_pid: int) -> None:
             os._exit(0)
 
 
-def engine_main(connection, parent_pid: int) -> None:
+def engine_main(connection, parent_pid: int, array_folder: str) -> None:
     """The engine process's entry point (the target of a spawned multiprocessing.Process)."""
     if ENGINE_NICENESS and hasattr(os, "nice"):  # not on Windows
         try:
@@ -151,6 +233,6 @@ def engine_main(connection, parent_pid: int) -> None:
             pass
     threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), daemon=True,
                      name="engine-parent-watch").start()
-    engine = _Engine(connection)
+    engine = _Engine(connection, array_folder)
     engine.send(("hello", os.getpid()))
     engine.serve()

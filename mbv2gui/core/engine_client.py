@@ -18,11 +18,13 @@ import itertools
 import multiprocessing
 import os
 import queue
+import shutil
 import signal
+import tempfile
 import threading
 import time
 
-from mbv2gui.core.engine import engine_main
+from mbv2gui.core.engine import engine_main, files_to_arrays, strip_models
 from mbv2gui.core.errors import JobCancelled, UserError
 
 # After Stop, how long a job may take to end by itself before the engine is ended under it.
@@ -81,7 +83,10 @@ class _Generation:
 
     def __init__(self, context):
         self.connection, child = context.Pipe(duplex=True)
-        self.process = context.Process(target=engine_main, args=(child, os.getpid()),
+        # Where the engine leaves big arrays for us (removed when this engine is gone).
+        self.array_folder = tempfile.mkdtemp(prefix="mbv2gui-engine-")
+        self.process = context.Process(target=engine_main,
+                                       args=(child, os.getpid(), self.array_folder),
                                        daemon=True, name="mbv2gui-engine")
         self.process.start()
         child.close()  # only the child holds it now: its death is our EOF, and ours is its
@@ -129,6 +134,7 @@ class EngineClient:
                 message = generation.connection.recv()
             except (EOFError, OSError):
                 break
+            message = files_to_arrays(message)
             kind = message[0]
             if kind == "hello":
                 generation.pid = message[1]
@@ -148,6 +154,7 @@ class EngineClient:
         for task in orphans:
             task.put(died)
         generation.connection.close()
+        shutil.rmtree(generation.array_folder, ignore_errors=True)
 
     def kill(self, generation: _Generation | None = None) -> None:
         """Ends the engine process at once (its jobs end as failed); the next job starts a new
@@ -184,8 +191,8 @@ class EngineClient:
                 return generation, job_id, messages
             generation.tasks[job_id] = messages
         try:
-            generation.connection.send(("run", job_id, module, qualname, tuple(args),
-                                        dict(kwargs)))
+            generation.connection.send(("run", job_id, module, qualname,
+                                        strip_models(tuple(args)), strip_models(dict(kwargs))))
         except (OSError, ValueError, BrokenPipeError):
             pass  # the engine is dying; the reader thread tells this task
         except Exception:
