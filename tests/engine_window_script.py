@@ -2,7 +2,8 @@
 outside (which modules it loaded, what is left after it is closed or killed).
 
     python tests/engine_window_script.py train FOLDER   trains once through the Train view,
-        prints one JSON line (what ended, whether TensorFlow/Keras are in this process's
+        opens Evaluate, predicts two files in the Predict view (heat maps included), prints one
+        JSON line (what ended, the cards, whether TensorFlow/Keras are in this process's
         sys.modules, the engine's pid), closes the window, prints {"closed": true}
     python tests/engine_window_script.py hold FOLDER    starts an engine job that waits for
         Stop, prints {"engine_pid": ...}, and waits to be killed
@@ -40,7 +41,7 @@ def main(mode: str, folder: Path) -> None:
     from PySide6.QtWidgets import QApplication
 
     from helpers_images import make_class_tree
-    from mbv2gui.gui.main_window import TRAIN, MainWindow
+    from mbv2gui.gui.main_window import EVALUATE, TRAIN, MainWindow
 
     app = QApplication([])
     window = MainWindow()
@@ -77,7 +78,18 @@ def main(mode: str, folder: Path) -> None:
     assert view.start_training(), view.result.text()
     window.runner.running_jobs()[0].event.connect(note_engine)
     wait_until(app, lambda: ended, 300)
+
+    window.show_view(EVALUATE)
+    wait_until(app, lambda: window.view(EVALUATE) is not None, 10)
+    photos = sorted(str(p) for p in (folder / "photos").rglob("*.png"))[:2]
+    predict = window.predict_view()
+    window.predict_paths(photos)
+    wait_until(app, lambda: not predict.is_busy() and len(predict.cards) == len(photos), 120)
+    cards = [{"label": card.row.get("label"), "error": card.row.get("error"),
+              "heatmap": list(getattr(card.row.get("heatmap"), "shape", ()))}
+             for card in predict.cards]
     say({"ended": ended, "result": view.result.text(), "runs": len(window.context.project.runs()),
+         "cards": cards,
          "tensorflow": "tensorflow" in sys.modules, "keras": "keras" in sys.modules,
          "engine_pid": engine_pids[0] if engine_pids else None, "window_pid": os.getpid()})
     window.close()

@@ -231,7 +231,8 @@ def _script(mode: str, folder: Path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment)
 
 
-def test_a_window_process_trains_without_tensorflow_and_leaves_no_engine(tmp_path):
+def test_a_window_process_trains_and_predicts_without_tensorflow_and_leaves_no_engine(
+        tmp_path):
     process = _script("train", tmp_path)
     try:
         output, _ = process.communicate(timeout=300)
@@ -241,6 +242,9 @@ def test_a_window_process_trains_without_tensorflow_and_leaves_no_engine(tmp_pat
     assert len(lines) == 2, output
     trained, closed = lines
     assert trained["ended"] == ["finished"] and trained["runs"] == 1, trained
+    assert len(trained["cards"]) == 2, trained
+    for card in trained["cards"]:
+        assert card["error"] is None and card["label"] and len(card["heatmap"]) == 2, card
     assert trained["engine_pid"] not in (None, trained["window_pid"])
     assert trained["tensorflow"] is False and trained["keras"] is False
     assert closed == {"closed": True} and process.returncode == 0

@@ -93,11 +93,16 @@ class _Generation:
         self.pid: int | None = None  # from the engine's ("hello", pid)
         self.tasks: dict[int, queue.Queue] = {}
         self.lock = threading.Lock()
+        self.send_lock = threading.Lock()  # jobs send from their own threads
         self.dead = False
         self.ended_on_purpose = False
 
     def alive(self) -> bool:
         return not self.dead and self.process.is_alive()
+
+    def send(self, message: tuple) -> None:
+        with self.send_lock:
+            self.connection.send(message)
 
 
 class EngineClient:
@@ -134,7 +139,13 @@ class EngineClient:
                 message = generation.connection.recv()
             except (EOFError, OSError):
                 break
-            message = files_to_arrays(message)
+            try:
+                message = files_to_arrays(message)
+            except (OSError, ValueError) as exc:  # e.g. the temporary folder was emptied
+                if message[0] != "end":
+                    continue
+                message = ("end", message[1], "failed",
+                           (None, f"A result file of the engine could not be read: {exc!r}"))
             kind = message[0]
             if kind == "hello":
                 generation.pid = message[1]
@@ -170,8 +181,9 @@ class EngineClient:
         generation, self._generation = self._generation, None
         if generation is None or not generation.process.is_alive():
             return
+        generation.ended_on_purpose = True  # a job still in it did not crash: we ended it
         try:
-            generation.connection.send(("quit",))
+            generation.send(("quit",))
         except (OSError, ValueError):
             pass
         generation.process.join(timeout_s)
@@ -191,8 +203,8 @@ class EngineClient:
                 return generation, job_id, messages
             generation.tasks[job_id] = messages
         try:
-            generation.connection.send(("run", job_id, module, qualname,
-                                        strip_models(tuple(args)), strip_models(dict(kwargs))))
+            generation.send(("run", job_id, module, qualname, strip_models(tuple(args)),
+                             strip_models(dict(kwargs))))
         except (OSError, ValueError, BrokenPipeError):
             pass  # the engine is dying; the reader thread tells this task
         except Exception:
@@ -203,7 +215,7 @@ class EngineClient:
 
     def stop(self, generation: _Generation, job_id: int) -> None:
         try:
-            generation.connection.send(("stop", job_id))
+            generation.send(("stop", job_id))
         except (OSError, ValueError):
             pass
 
