@@ -154,6 +154,21 @@ def test_stop_is_cooperative_first_then_ends_a_deaf_engine(qtbot, runner, monkey
     assert kind == "finished" and result["pid"] not in (first_pid, os.getpid())
 
 
+def test_an_idle_engine_is_ended_and_the_next_job_starts_a_new_one(qtbot, qapp):
+    runner = JobRunner()
+    runner.engine.idle_exit_s = 0.5
+    try:
+        (kind, first), _ = run_job(qtbot, runner, engine_jobs.whoami)
+        assert kind == "finished"
+        qtbot.waitUntil(lambda: runner.engine.pid() is None, timeout=15_000)
+        assert wait_gone(first["pid"])
+        (kind, second), _ = run_job(qtbot, runner, engine_jobs.whoami)
+        assert kind == "finished" and second["pid"] != first["pid"]
+        assert runner.engine.starts == 2
+    finally:
+        runner.shutdown(10.0)
+
+
 def test_a_crash_that_is_not_a_kill_says_crashed(qtbot, runner):
     job = runner.start_in_engine(engine_jobs.waits_for_stop, name="finding suggestions")
     with qtbot.waitSignal(job.event, timeout=TIMEOUT_MS) as first:

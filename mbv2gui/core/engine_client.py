@@ -1,14 +1,15 @@
 """The window's side of the engine process (see mbv2gui.core.engine for the why and the protocol).
 
     engine = EngineClient()
-    result = run_in_engine(engine, train, (project_path, config), {}, report, should_stop,
-                           job_name="training")   # blocks its (worker) thread, like the job itself
+    result = run_in_engine(engine, train, (project_path, config), {}, report=report,
+                           should_stop=should_stop, job_name="training")  # blocks this thread
     engine.close()
 
 `run_in_engine` has the shape of every core job, so the GUI's JobRunner runs it on its usual
 worker thread and callers see the same progress/event/finished/failed/cancelled as before. The
 engine is started on first need and kept for later jobs; when it dies (crash, out of memory, or
-ended because a job would not stop) the next job starts a fresh one. Qt-free.
+ended because a job would not stop) the next job starts a fresh one; after IDLE_EXIT_S without
+a job it is ended, so its memory goes back to the system. Qt-free.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from mbv2gui.core.errors import JobCancelled, UserError
 
 # After Stop, how long a job may take to end by itself before the engine is ended under it.
 STOP_GRACE_S = 10.0
-START_TIMEOUT_S = 60.0
+# An engine with no job for this long is ended, so the memory TensorFlow took goes back to the
+# system; the next job starts a fresh one (a few seconds).
+IDLE_EXIT_S = 300.0
 
 ENDED_SENTENCE = ("The engine did not stop in time and was ended; your labels are safe; "
                   "the last finished run is kept.")
@@ -114,6 +117,8 @@ class EngineClient:
         self._lock = threading.Lock()
         self._generation: _Generation | None = None
         self._ids = itertools.count(1)
+        self._idle_timer: threading.Timer | None = None
+        self.idle_exit_s = IDLE_EXIT_S
         self.starts = 0  # how many engine processes were started (tests keep this small)
 
     # ----------------------------------------------------------------- process
@@ -123,13 +128,32 @@ class EngineClient:
         return generation.process.pid if generation is not None and generation.alive() else None
 
     def _ensure(self) -> _Generation:
+        """The running engine, started if there is none. Call with self._lock held."""
+        if self._generation is None or not self._generation.alive():
+            self._generation = _Generation(self._context)
+            self.starts += 1
+            threading.Thread(target=self._read, args=(self._generation,), daemon=True,
+                             name="engine-reader").start()
+        return self._generation
+
+    def _when_idle(self, generation: _Generation) -> None:
+        """After a job ended: if it was the engine's last, end the engine after a while."""
         with self._lock:
-            if self._generation is None or not self._generation.alive():
-                self._generation = _Generation(self._context)
-                self.starts += 1
-                threading.Thread(target=self._read, args=(self._generation,), daemon=True,
-                                 name="engine-reader").start()
-            return self._generation
+            if generation is not self._generation or generation.tasks:
+                return
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
+            self._idle_timer = threading.Timer(self.idle_exit_s, self._close_if_idle,
+                                               args=(generation,))
+            self._idle_timer.daemon = True
+            self._idle_timer.start()
+
+    def _close_if_idle(self, generation: _Generation) -> None:
+        with self._lock:  # no job can be submitted to it while we decide
+            if generation is not self._generation or generation.tasks:
+                return
+            self._generation = None
+        self._end(generation, 10.0)
 
     def _read(self, generation: _Generation) -> None:
         """Hands every message to its job, until the engine is gone; then tells every job
@@ -156,6 +180,8 @@ class EngineClient:
                     generation.tasks.pop(message[1], None)
             if task is not None:
                 task.put(message)
+            if kind == "end":
+                self._when_idle(generation)
         generation.process.join(5.0)
         with generation.lock:
             generation.dead = True
@@ -178,8 +204,15 @@ class EngineClient:
     def close(self, timeout_s: float = 5.0) -> None:
         """Asks the engine to stop its jobs and exit; ends it if it has not within
         `timeout_s`. For app exit."""
-        generation, self._generation = self._generation, None
-        if generation is None or not generation.process.is_alive():
+        with self._lock:
+            generation, self._generation = self._generation, None
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
+        if generation is not None:
+            self._end(generation, timeout_s)
+
+    def _end(self, generation: _Generation, timeout_s: float) -> None:
+        if not generation.process.is_alive():
             return
         generation.ended_on_purpose = True  # a job still in it did not crash: we ended it
         try:
@@ -194,14 +227,17 @@ class EngineClient:
     # ----------------------------------------------------------------- jobs
     def submit(self, fn, args: tuple, kwargs: dict) -> tuple[_Generation, int, queue.Queue]:
         module, qualname = job_reference(fn)
-        generation = self._ensure()
         job_id = next(self._ids)
         messages: queue.Queue = queue.Queue()
-        with generation.lock:
-            if generation.dead:  # died between _ensure and now: the caller sees a crash
-                messages.put(_Died(generation.process.exitcode, generation.ended_on_purpose))
-                return generation, job_id, messages
-            generation.tasks[job_id] = messages
+        with self._lock:
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
+            generation = self._ensure()
+            with generation.lock:
+                if generation.dead:  # died just now: the caller sees a crash
+                    messages.put(_Died(generation.process.exitcode, generation.ended_on_purpose))
+                    return generation, job_id, messages
+                generation.tasks[job_id] = messages
         try:
             generation.send(("run", job_id, module, qualname, strip_models(tuple(args)),
                              strip_models(dict(kwargs))))
