@@ -58,7 +58,8 @@ def main(mode: str, folder: Path) -> None:
         job = window.runner.start_in_engine(engine_jobs.waits_for_stop, name="holding")
         job.event.connect(note_engine)
         wait_until(app, lambda: engine_pids, 60)
-        say({"engine_pid": engine_pids[0], "window_pid": os.getpid()})
+        say({"engine_pid": engine_pids[0], "window_pid": os.getpid(),
+             "array_folder": window.runner.engine._generation.array_folder})
         while True:  # until the test kills us
             app.processEvents()
             time.sleep(0.05)

@@ -275,5 +275,6 @@ def test_the_engine_exits_when_its_window_is_killed(tmp_path):
         os.kill(process.pid, signal.SIGKILL)
         process.wait(10)
         assert wait_gone(held["engine_pid"], 10.0), "the engine outlived its killed window"
+        assert not Path(held["array_folder"]).exists()  # its temporary folder went with it
     finally:
         process.kill()

@@ -36,6 +36,7 @@ import dataclasses
 import importlib
 import itertools
 import os
+import shutil
 import threading
 import time
 import traceback
@@ -188,7 +189,7 @@ class _Engine:
             try:
                 message = self.connection.recv()
             except (EOFError, OSError):
-                os._exit(0)  # the window is gone: nothing left to work for
+                self.exit_orphaned()
             kind = message[0]
             if kind == "run":
                 job_id = message[1]
@@ -204,6 +205,12 @@ class _Engine:
             elif kind == "quit":
                 self.quit()
 
+    def exit_orphaned(self) -> None:
+        """The window is gone (it cannot clean up after a kill): remove the array folder and
+        exit; nothing is left to work for."""
+        shutil.rmtree(self.array_folder, ignore_errors=True)
+        os._exit(0)
+
     def quit(self, grace_s: float = 3.0) -> None:
         """Stops every job cooperatively, waits a little, and exits (a training keeps its best
         weights if it gets there in time)."""
@@ -215,13 +222,13 @@ class _Engine:
         os._exit(0)
 
 
-def _exit_when_orphaned(parent_pid: int) -> None:
+def _exit_when_orphaned(engine: _Engine, parent_pid: int) -> None:
     """Belt and braces for the pipe's EOF: once the window's pid is no longer our parent, the
     window is gone (on POSIX we were re-parented to init or a subreaper)."""
     while True:
         time.sleep(PARENT_POLL_S)
         if os.getppid() != parent_pid:
-            os._exit(0)
+            engine.exit_orphaned()
 
 
 def engine_main(connection, parent_pid: int, array_folder: str) -> None:
@@ -231,8 +238,8 @@ def engine_main(connection, parent_pid: int, array_folder: str) -> None:
             os.nice(ENGINE_NICENESS)
         except OSError:
             pass
-    threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), daemon=True,
-                     name="engine-parent-watch").start()
     engine = _Engine(connection, array_folder)
+    threading.Thread(target=_exit_when_orphaned, args=(engine, parent_pid), daemon=True,
+                     name="engine-parent-watch").start()
     engine.send(("hello", os.getpid()))
     engine.serve()
