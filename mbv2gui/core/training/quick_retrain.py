@@ -3,7 +3,7 @@
 With pretrained weights the backbone is frozen and its pooled features are cached per image
 (core/training/features.py), so a new model after a label change costs only a head fit on the cache:
 seconds, not minutes (what made Lobe and Teachable Machine feel instant). This job is exactly
-`core.train.train` with a head-only configuration taken from the latest run (or `base_config`):
+`core.training.train.train` with a head-only configuration taken from the latest run (or `base_config`):
 no fine-tuning, no teacher, a modest number of epochs. From scratch (weights 'none') there are no
 cached features to reuse, so it refuses with a sentence saying what to do.
 

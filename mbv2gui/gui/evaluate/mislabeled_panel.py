@@ -112,8 +112,9 @@ class MislabeledPanel(QWidget):
         self.status.setText("Looking for likely mislabeled images…")
         self.progress.setRange(0, 0)
         self._set_running(True)
-        self.job = self.context.jobs.start(find_likely_mislabeled, str(self.context.project.path),
-                                           self.run_dir, name="looking for mislabeled images")
+        self.job = self.context.jobs.start_in_engine(find_likely_mislabeled,
+                                                     str(self.context.project.path),
+                                                     self.run_dir, name="looking for mislabeled images")
         self.job.progress.connect(self._on_progress)
         self.job.event.connect(self._on_event)
         self.job.finished.connect(self._on_finished)

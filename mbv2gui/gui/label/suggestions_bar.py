@@ -123,8 +123,9 @@ class SuggestionsBar(QFrame):
         run_dir = self.run_dir()
         if self.context.project is None or run_dir is None or self._job is not None:
             return
-        self._job = self.context.jobs.start(predict_unlabeled, str(self.context.project.path),
-                                            str(run_dir), name="suggesting labels")
+        self._job = self.context.jobs.start_in_engine(predict_unlabeled,
+                                                      str(self.context.project.path),
+                                                      str(run_dir), name="suggesting labels")
         self._job.ask_before_quit = False  # nothing is lost by stopping it
         self._job.progress.connect(self._on_progress)
         self._job.ended.connect(self._on_ended)

@@ -213,8 +213,8 @@ class BatchResults(QWidget):
         self.summary.setText("Looking for images…")
         self.progress.setRange(0, 0)
         self._set_running(True)
-        job = self.context.jobs.start(predict_batch, run, list(items), top_k=top_k,
-                                      name="predicting images")
+        job = self.context.jobs.start_in_engine(predict_batch, run, list(items), top_k=top_k,
+                                                name="predicting images")
         job.ask_before_quit = False  # nothing is lost by stopping a prediction
         job.event.connect(self._on_event)
         job.progress.connect(self._on_progress)

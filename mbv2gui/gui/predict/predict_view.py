@@ -350,8 +350,8 @@ class PredictView(QWidget):
         self.cards_progress.setRange(0, 0)
         self._set_cards_running(True)
         # Heat maps are made with the cards even when hidden: turning them on is then instant.
-        job = self.context.jobs.start(predict_with_heatmaps, self.run, paths, top_k=TOP_K,
-                                      with_heatmap=True, name="predicting images")
+        job = self.context.jobs.start_in_engine(predict_with_heatmaps, self.run, paths, top_k=TOP_K,
+                                                with_heatmap=True, name="predicting images")
         job.ask_before_quit = False
         self._card_token += 1
         token = self._card_token
@@ -465,8 +465,8 @@ class PredictView(QWidget):
         if self.run is None:
             return
         card.pending_class = class_index
-        job = self.context.jobs.start(heatmap_for, self.run, card.path, class_index,
-                                      name="making a heat map")
+        job = self.context.jobs.start_in_engine(heatmap_for, self.run, card.path, class_index,
+                                                name="making a heat map")
         job.ask_before_quit = False
         self._heatmap_jobs.add(job)
         job.finished.connect(lambda result, card=card: self._on_heatmap(card, result))

@@ -160,7 +160,7 @@ class ExportDialog(QDialog):
         self.status.setText(f"Exporting {TITLES[fmt]}…")
         self.progress.setRange(0, 0)
         self._set_running(True)
-        self.job = self.context.jobs.start(
+        self.job = self.context.jobs.start_in_engine(
             export_run, str(self.run_dir), fmt, folder,
             project_path=str(project.path) if project is not None else None,
             int8_input=self.int8_input.currentData(), name=f"Export {fmt}")

@@ -14,6 +14,11 @@ only appends to a deque (consecutive progress events collapse into the newest), 
 thread drains it on a short timer, within a time budget, so the window stays responsive
 whatever the job does. The worker never touches a widget.
 
+`JobRunner.start_in_engine(fn, ...)` is the same for TensorFlow jobs, whose function then runs
+in the engine process (mbv2gui.core.engine): the worker thread only relays its events, so the
+window never imports TensorFlow and a crash there ends as `failed` with a sentence. Its
+arguments and result must be plain picklable data, and `fn` a module-level function.
+
 Do not capture a Job in a lambda connected to its own signals (the connection would keep the
 Job alive forever); capture what you need from it, or use a bound method of your widget.
 """
@@ -217,6 +222,16 @@ class JobRunner(QObject):
         super().__init__(parent)
         self._jobs: list[Job] = []
         self._retiring: list[Job] = []
+        self._engine = None  # EngineClient, made on the first start_in_engine
+
+    @property
+    def engine(self):
+        """The engine process's client (its process starts with the first engine job)."""
+        if self._engine is None:
+            from mbv2gui.core.engine_client import EngineClient
+
+            self._engine = EngineClient()
+        return self._engine
 
     def start(self, fn: Callable[..., Any], *args, name: str = "", **kwargs) -> Job:
         """Runs `fn(*args, report=..., should_stop=..., **kwargs)` on a new thread.
@@ -234,6 +249,13 @@ class JobRunner(QObject):
         self.busyChanged.emit(len(self._jobs))
         return job
 
+    def start_in_engine(self, fn: Callable[..., Any], *args, name: str = "", **kwargs) -> Job:
+        """`start`, but `fn` runs in the engine process; see the module docstring."""
+        from mbv2gui.core.engine_client import run_in_engine
+
+        return self.start(run_in_engine, self.engine, fn, args, kwargs, name=name,
+                          job_name=name)
+
     def running_jobs(self) -> list[Job]:
         return list(self._jobs)
 
@@ -242,12 +264,17 @@ class JobRunner(QObject):
             job.cancel()
 
     def shutdown(self, timeout: float = 5.0) -> bool:
-        """Cancels every job and waits up to `timeout` seconds in total for their threads.
-        Returns True when none is left running. For app exit; blocks the GUI thread."""
+        """Cancels every job and waits up to `timeout` seconds in total for their threads, then
+        ends the engine process (a job still in it ends with it). Returns True when no job is
+        left running. For app exit; blocks the GUI thread."""
         self.cancel_all()
         deadline = time.monotonic() + timeout
         for job in list(self._jobs):
             job.wait(max(0.0, deadline - time.monotonic()))
+        if self._engine is not None:
+            self._engine.close(max(1.0, deadline - time.monotonic()))
+            for job in list(self._jobs):  # their relay threads end once the engine is gone
+                job.wait(5.0)
         return not self._jobs
 
     def _on_job_ended(self, job: Job) -> None:

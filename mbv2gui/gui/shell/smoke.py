@@ -102,7 +102,7 @@ def run_smoke_test(folder: str) -> int:
         from mbv2gui.core.training.train import TrainConfig, train
 
         config = TrainConfig(image_size=32, alpha=0.35, weights="none", epochs=1, batch_size=4)
-        run = _wait_for_job(window.runner.start(train, str(project.path), config, name="training"), 600)
+        run = _wait_for_job(window.runner.start_in_engine(train, str(project.path), config, name="training"), 600)
         result["run_id"] = run.run_dir.name
         print(f"smoke: trained run {run.run_dir.name}", flush=True)
         window.context.runsChanged.emit()
@@ -111,7 +111,7 @@ def run_smoke_test(folder: str) -> int:
         result["cards"] = _predict_in_the_view(window, [str(p) for p in files[:2]])
         print(f"smoke: views {result['views']}, {result['cards']} prediction cards", flush=True)
         predictions = _wait_for_job(
-            window.runner.start(predict_files, run, [str(p) for p in files[:4]], name="predicting"), 300)
+            window.runner.start_in_engine(predict_files, run, [str(p) for p in files[:4]], name="predicting"), 300)
         result["predictions"] = [{"path": p["path"], "label": p["label"],
                                   "confidence": p["confidence"], "error": p["error"]}
                                  for p in predictions]

@@ -164,8 +164,8 @@ class AutoRetrainer(QObject):
             self._schedule()  # look again after another pause
             return
         self._pending = False
-        job = self._context.jobs.start(retrain_head, str(project.path), name=JOB_NAME,
-                                       base_config=self.base_config())
+        job = self._context.jobs.start_in_engine(retrain_head, str(project.path), name=JOB_NAME,
+                                                 base_config=self.base_config())
         job.ask_before_quit = False
         job.finished.connect(self._on_finished)
         job.failed.connect(self._on_failed)

@@ -5,8 +5,9 @@ Left: what will be trained on (classes and image counts), the problems found bef
 time left, and the result in words. Right: the curves (live, or the selected past run's, with a
 second run overlaid for comparison), the list of runs and the engine's log.
 
-Training is mbv2gui.core.training.train.train run through the one JobRunner (`name="training"`), so the
-GUI thread never imports TensorFlow and the person can keep labeling meanwhile. Labels changed
+Training is mbv2gui.core.training.train.train run in the engine process through the one JobRunner
+(`start_in_engine`, `name="training"`), so the window never imports TensorFlow, a crash there
+is a sentence here, and the person can keep labeling meanwhile. Labels changed
 during a training are not in it; the view says so when it ends and offers to retrain."""
 
 from __future__ import annotations
@@ -208,7 +209,7 @@ class TrainView(QWidget):
         self.log.appendPlainText(f"— Training started {time.strftime('%H:%M:%S')} "
                                  f"({config.image_size} px, alpha {config.alpha}, "
                                  f"weights {config.weights}) —")
-        job = self.context.jobs.start(train, str(project.path), config, name="training")
+        job = self.context.jobs.start_in_engine(train, str(project.path), config, name="training")
         job.event.connect(self._on_event)
         job.progress.connect(self._on_progress)
         job.finished.connect(self._on_finished)
