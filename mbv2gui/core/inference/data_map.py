@@ -121,18 +121,16 @@ def project_2d(vectors: np.ndarray, should_stop=never_stop, report=ignore_events
 
 
 def map_job(project_path, run_dir=None, report=ignore_events, should_stop=never_stop) -> dict:
-    """A job: {"ids", "xy": [(x, y)], "source", "class_names", "predicted": [class index or
-    -1], "confidence": [0..1]} for the project's readable images (predictions with a run)."""
+    """A job: {"ids", "xy": (n, 2) array, "source", "class_names", "probabilities": (n,
+    classes) array or None} for the project's readable images (predictions need a run)."""
     from mbv2gui.core.inference.image_vectors import project_vectors, unit_rows
 
     found = project_vectors(project_path, run_dir, report, should_stop)
     xy = project_2d(unit_rows(found.vectors), should_stop, report)
     p = found.probabilities
-    n = len(found.ids)
-    return {"ids": found.ids, "xy": xy.tolist(), "source": found.source,
+    return {"ids": found.ids, "xy": xy, "source": found.source,
             "class_names": found.class_names,
-            "predicted": p.argmax(axis=1).tolist() if p is not None else [-1] * n,
-            "probabilities": p.astype(np.float32).tolist() if p is not None else []}
+            "probabilities": None if p is None else p.astype(np.float32)}
 
 
 def points_inside(points: np.ndarray, polygon) -> np.ndarray:
