@@ -133,3 +133,32 @@ def test_split_without_groups_is_unchanged():
     splits = assign_splits(keys, labels, ["auto"] * 40, 0.25, 3)
     assert [splits[:20].count("validation"), splits[20:].count("validation")] == [5, 5]
     assert splits == assign_splits(keys, labels, ["auto"] * 40, 0.25, 3, groups=[])
+
+
+def test_evaluate_view_warns_while_pinned_copies_leak(qtbot, tmp_path):
+    from mbv2gui.gui.evaluate.evaluate_view import EvaluateView
+    from mbv2gui.gui.shell.context import AppContext
+
+    path, _copies = make_project(tmp_path, per_class=3)
+    found = find_near_duplicates(path)
+    project = Project.open(path)
+    hashes = {im.id: im.content_hash for im in project.images()}
+    groups = [[found["ids"][i] for i in g]
+              for g in group_pairs(len(found["ids"]), found["pairs"], found["threshold"])]
+    save_groups(project, [[hashes[i] for i in g] for g in groups], found["threshold"], "pixels")
+    context = AppContext()
+    context.set_project(project)
+    view = EvaluateView(context)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    assert not view.leak_banner.isVisible()
+    first, second = groups[0][:2]
+    project.set_splits({first: "train", second: "validation"})
+    context.imagesChanged.emit([first, second])
+    assert view.leak_banner.isVisible()
+    assert "1 group of near-duplicate images is pinned" in view.leak_banner.label.text()
+    project.set_splits({second: "auto"})  # the automatic split now keeps it with the other
+    context.imagesChanged.emit([second])
+    assert not view.leak_banner.isVisible()
+    context.set_project(None)
