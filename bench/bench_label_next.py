@@ -131,7 +131,7 @@ def simulate(features, labels, n_classes, seed, order):
         elif order == "uncertainty only":
             picked = unlabeled[np.argsort(-uncertainty(p_pool), kind="stable")[:BATCH]]
         else:
-            ranked = label_next_order(p_pool, features[unlabeled], features[labeled], BATCH)
+            ranked = label_next_order(p_pool, features[unlabeled], BATCH)
             picked = unlabeled[ranked[:BATCH]]
         labeled += [int(i) for i in picked]
 

@@ -32,6 +32,7 @@ class ProjectVectors:
     probabilities: np.ndarray | None  # (n, classes) from the run's head, or None without a run
     class_names: list[str]         # the run's output order ([] without a run)
     unreadable: int                # images left out because they could not be read
+    labeled: np.ndarray            # (n,) bool: the image has a label
 
 
 def pixel_fingerprint(path) -> np.ndarray:
@@ -77,16 +78,14 @@ def head_probabilities(run, features: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
-def project_vectors(project_path, run_dir=None, report=ignore_events, should_stop=never_stop,
-                    which: str = "all") -> ProjectVectors:
-    """Vectors for the project's readable images that are not excluded (`which`: "all", or
-    "unlabeled" / "labeled" only)."""
+def project_vectors(project_path, run_dir=None, report=ignore_events,
+                    should_stop=never_stop) -> ProjectVectors:
+    """Vectors for the project's readable images that are not excluded."""
     from mbv2gui.core.store.project import Project
 
     project = Project.open(project_path)
     try:
-        images = [im for im in project.images() if im.status == "ok" and not im.excluded
-                  and (which == "all" or (im.class_id is None) == (which == "unlabeled"))]
+        images = [im for im in project.images() if im.status == "ok" and not im.excluded]
         if run_dir:
             from mbv2gui.core.inference.mislabeled import image_features
             from mbv2gui.core.runs import Run
@@ -105,7 +104,8 @@ def project_vectors(project_path, run_dir=None, report=ignore_events, should_sto
     if unreadable and not run_dir:
         report(message(f"{unreadable} image(s) could not be read and were left out.", "warning"))
     return ProjectVectors([images[i].id for i in usable], np.asarray(vectors, np.float32),
-                          source, probabilities, names, unreadable)
+                          source, probabilities, names, unreadable,
+                          np.array([images[i].class_id is not None for i in usable], dtype=bool))
 
 
 def unit_rows(vectors: np.ndarray, centre: bool = True) -> np.ndarray:
