@@ -91,7 +91,8 @@ def group_pairs(n: int, pairs, threshold: float) -> list[list[int]]:
 def find_near_duplicates(project_path, run_dir=None, report=ignore_events,
                          should_stop=never_stop) -> dict:
     """A job: {"ids": image ids, "pairs": [(i, j, cosine)] as indices into ids, "source":
-    "features" or "pixels", "threshold": where to start}."""
+    "features" or "pixels", "threshold": where to start}. Features only when `run_dir` is
+    given: the review page compares pixels (see PIXELS_BY_DEFAULT)."""
     from mbv2gui.core.inference.image_vectors import project_vectors, unit_rows
 
     found = project_vectors(project_path, run_dir, report, should_stop)
@@ -100,3 +101,13 @@ def find_near_duplicates(project_path, run_dir=None, report=ignore_events,
     pairs = similar_pairs(unit, should_stop=should_stop, report=report) if len(unit) > 1 else []
     return {"ids": found.ids, "pairs": pairs, "source": found.source,
             "threshold": DEFAULT_THRESHOLD[found.source]}
+
+
+# Why the review page compares pixels even when a run exists: a run's features are only as
+# invariant as its backbone. Measured on sign-digits-mini with a run on a random-init backbone
+# (BatchNorm calibrated; ImageNet weights are not available offline): a JPEG-quality-35 copy
+# had a feature cosine of 0.34 with its original (the median image's nearest other image:
+# 0.39), so no threshold separates copies; the pixel fingerprints of the same copies scored
+# 0.96-0.999 (re-encoded, resized, 3% cropped). Pixels miss burst shots from a moved camera,
+# which good ImageNet features would catch; a run with pretrained weights could add them.
+PIXELS_BY_DEFAULT = True

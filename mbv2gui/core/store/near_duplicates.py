@@ -29,8 +29,10 @@ def stored_groups(project) -> list[list[str]]:
     return [list(g) for g in value.get("groups", []) if isinstance(g, list)]
 
 
-def stored_threshold(project) -> float | None:
-    return (project.setting(SETTING) or {}).get("threshold")
+def stored_threshold(project, source: str) -> float | None:
+    """The threshold the person last chose for this kind of vector (None: never chosen)."""
+    value = project.setting(SETTING) or {}
+    return value.get("threshold") if value.get("source") == source else None
 
 
 @dataclass(frozen=True)

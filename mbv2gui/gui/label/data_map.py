@@ -182,13 +182,17 @@ class DataMapWindow(QDialog):
         probabilities = np.asarray(probabilities)
         if mode == BY_PREDICTION:
             return [by_name.get(names[k], UNLABELED) for k in probabilities.argmax(axis=1)]
-        colors = []  # likely mislabeled: red as the model disbelieves the given label
+        # Likely mislabeled: red as far as the model prefers another class to the given one
+        # (0 when it agrees). The run saw its training images, so this understates doubt there;
+        # Evaluate → Likely mislabeled has the out-of-fold check.
+        colors = []
         for row, image_id in enumerate(self.ids):
             info = classes.get(labels.get(image_id))
             if info is None or info.name not in names:
                 colors.append(QColor(225, 225, 225))
                 continue
-            doubt = 1.0 - float(probabilities[row, names.index(info.name)])
+            given = float(probabilities[row, names.index(info.name)])
+            doubt = max(0.0, float(probabilities[row].max()) - given)
             colors.append(QColor(int(200 + 55 * doubt), int(200 * (1 - doubt)),
                                  int(200 * (1 - doubt))))
         return colors
@@ -219,6 +223,11 @@ class DataMapWindow(QDialog):
             self.thumb.setPixmap(pixmap.scaled(self.thumb.size(),
                                                Qt.AspectRatioMode.KeepAspectRatio,
                                                Qt.TransformationMode.SmoothTransformation))
+
+    def wanted_hashes(self) -> set[str]:
+        project = self.context.project
+        record = project.image(self._hovered) if project and self._hovered is not None else None
+        return {record.content_hash} if record is not None and record.content_hash else set()
 
     def _on_thumbnail(self, content_hash: str) -> None:
         if self._hovered is not None and self.isVisible():

@@ -16,7 +16,7 @@ from mbv2gui.core.store.near_duplicates import leak_sentence, pinned_leaks, save
 from mbv2gui.gui.common import undo_commands as commands
 
 SHOWN_GROUPS = 100  # rows built at once; the count says how many more there are
-THUMB = 84
+THUMB = 96
 
 
 class DuplicatesReview(QDialog):
@@ -66,14 +66,15 @@ class DuplicatesReview(QDialog):
 
     # ----------------------------------------------------------------- the job
     def start(self) -> None:
-        from mbv2gui.core.inference.duplicates import find_near_duplicates
+        from mbv2gui.core.inference.duplicates import PIXELS_BY_DEFAULT, find_near_duplicates
         from mbv2gui.gui.label.label_tools import current_run_dir
 
         if self._job is not None or self.context.project is None:
             return
+        run_dir = None if PIXELS_BY_DEFAULT else current_run_dir(self.context)
         self._job = self.context.jobs.start_in_engine(
-            find_near_duplicates, str(self.context.project.path),
-            current_run_dir(self.context), name="looking for near-duplicates")
+            find_near_duplicates, str(self.context.project.path), run_dir,
+            name="looking for near-duplicates")
         self._job.ask_before_quit = False
         self._job.finished.connect(self.show_result)
         self._job.failed.connect(lambda text, _detail: self.status.setText(text))
@@ -93,7 +94,8 @@ class DuplicatesReview(QDialog):
         from mbv2gui.core.store.near_duplicates import stored_threshold
 
         self.result = result
-        saved = stored_threshold(self.context.project) if self.context.project else None
+        project = self.context.project
+        saved = stored_threshold(project, result["source"]) if project is not None else None
         start = saved if saved is not None else result["threshold"]
         self.slider.blockSignals(True)
         self.slider.setValue(round(start * 1000))
@@ -151,7 +153,7 @@ class DuplicatesReview(QDialog):
             caption = QLabel()
             caption.setObjectName(f"caption-{record.id}")
             caption.setWordWrap(True)
-            caption.setFixedWidth(THUMB + 20)
+            caption.setFixedWidth(THUMB + 40)
             grid.addWidget(thumb, 0, column)
             grid.addWidget(caption, 1, column)
         ids = [r.id for r in records]
@@ -174,6 +176,9 @@ class DuplicatesReview(QDialog):
         if hasattr(pixmap, "scaled"):
             label.setPixmap(pixmap.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
                                           Qt.TransformationMode.SmoothTransformation))
+
+    def wanted_hashes(self) -> set[str]:
+        return set(self._thumbs)
 
     def _on_thumbnail(self, content_hash: str) -> None:
         for label, path in self._thumbs.get(content_hash, []):

@@ -119,6 +119,14 @@ class LabelTools(QWidget):
                 window.close()
 
     # ----------------------------------------------------------------- pages
+    def wanted_hashes(self) -> set[str]:
+        """Thumbnails the open pages show (the loader drops requests nobody looks at)."""
+        wanted: set[str] = set()
+        for window in (self.map_window, self.duplicates_window):
+            if window is not None and window.isVisible():
+                wanted |= window.wanted_hashes()
+        return wanted
+
     def open_map(self):
         from mbv2gui.gui.label.data_map import DataMapWindow
 

@@ -214,7 +214,8 @@ class LabelView(QWidget):
         self.preview.show_image(image_id, max(1, len(rows)))
 
     def _visible_hashes(self) -> set[str]:
-        return {self.model.image_row(r).content_hash for r in self.gallery.visible_rows()}
+        shown = {self.model.image_row(r).content_hash for r in self.gallery.visible_rows()}
+        return shown | self.tools.wanted_hashes()  # the map's and the duplicate review's
 
     # ----------------------------------------------------------------- selection
     def selected_ids(self) -> list[int]:
