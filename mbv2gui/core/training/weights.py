@@ -75,8 +75,7 @@ class WeightsUnavailable(UserError):
     ACTIONS = ("retry", "choose_file", "from_scratch")
 
     def __init__(self, message: str, detail: str = "", actions: tuple = ACTIONS):
-        super().__init__(message, detail)
-        self.actions = tuple(actions)
+        super().__init__(message, detail, actions)
 
     def __reduce__(self):  # crosses a process boundary (the engine process) intact
         return (type(self), (self.message, self.detail, self.actions))
