@@ -128,9 +128,9 @@ def sweep_project_runs(project_path) -> list[Path]:
     """Cleans what killed trainings left in a project's runs folder (called when a project is
     opened; see core/files/partial_outputs.py). Never raises."""
     from mbv2gui.core.files.partial_outputs import sweep_partial_outputs
-    from mbv2gui.core.store.project import sidecar_for
+    from mbv2gui.core.store.sidecar import runs_folder
 
-    return sweep_partial_outputs(sidecar_for(Path(project_path)) / "runs", runs_folder=True)
+    return sweep_partial_outputs(runs_folder(project_path), runs_folder=True)
 
 
 def record_in_project(project_path, run: Run) -> None:

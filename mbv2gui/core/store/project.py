@@ -19,13 +19,13 @@ from typing import Iterable, Iterator
 
 from mbv2gui.core.errors import UserError
 from mbv2gui.core.store.schema import SCHEMA, SCHEMA_VERSION
+from mbv2gui.core.store.sidecar import PROJECT_SUFFIX, sidecar_for
 from mbv2gui.core.store.splits import SPLITS
 from mbv2gui.core.store.check import check_header, check_store, stored_json
 from mbv2gui.core.store.errors import (GuardedConnection, disk_full_error, free_megabytes,
                                        is_disk_full, is_read_only, read_only_reason,
                                        read_only_write_error, store_error)
 
-PROJECT_SUFFIX = ".mbv2"
 
 # Distinct, readable colors handed to new classes in turn (Okabe-Ito, then Tableau).
 CLASS_COLORS = (
@@ -112,10 +112,6 @@ def _image_from_row(row: tuple) -> ImageRecord:
         row[0], _decode_path(row[1]), row[2], row[3], row[4], row[5], row[6], row[7],
         row[8], row[9], row[10], bool(row[11]),
     )
-
-
-def sidecar_for(project_file: Path) -> Path:
-    return project_file.with_name(project_file.name + "-data")
 
 
 class _ReadOnly(Exception):

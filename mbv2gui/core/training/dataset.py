@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mbv2gui.core.errors import UserError
 from mbv2gui.core.files.images import ImageError, content_hash
+from mbv2gui.core.store.sidecar import features_folder
 from mbv2gui.core.store.splits import assign_splits, validation_count
 
 
@@ -79,7 +80,7 @@ class TrainData:
         splits = assign_splits(keys, labels, [im.split for im in images], val_split, seed)
         samples = [Sample(im.path, im.content_hash, im.label, split)
                    for im, split in zip(images, splits)]
-        return cls(classes, samples, str(project.path), Path(project.sidecar) / "features")
+        return cls(classes, samples, str(project.path), features_folder(project.path))
 
 
 def check_classes(classes: list[str], labels: list[str], val_split: float, where: str) -> None:

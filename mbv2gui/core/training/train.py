@@ -94,11 +94,9 @@ def train(data, config: TrainConfig | None = None, report=ignore_events, should_
     run_id = Path(run_dir).name if run_dir else new_run_id()
     own_folder = run_dir is None  # the project's runs folder, not one the user named
     if run_dir is None:
-        from mbv2gui.core.store.project import sidecar_for
+        from mbv2gui.core.store.sidecar import runs_folder
 
-        base = (sidecar_for(Path(project_path)) if project_path
-                else Path.home() / ".local" / "share" / "mbv2gui")
-        run_dir = base / "runs" / run_id
+        run_dir = runs_folder(project_path or None) / run_id
     run_dir = Path(run_dir)
     sweep_partial_outputs(run_dir.parent, runs_folder=own_folder)
     # Everything is written into a hidden folder beside run_dir, which becomes run_dir only

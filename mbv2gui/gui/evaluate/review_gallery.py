@@ -21,6 +21,8 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QLabel, QListView, QStyle,
                                QStyledItemDelegate, QVBoxLayout)
 
+from mbv2gui.core.store.sidecar import thumbnails_folder
+
 MARK_COLORS = {"wrong": QColor(230, 85, 13), "right": QColor(31, 119, 180),
                "suspect": QColor(148, 103, 189), "": QColor(160, 160, 160)}
 THUMB_PX = 112
@@ -67,7 +69,7 @@ class _JobThumbnails(QObject):
         if self._job is not None or not self._wanted or project is None or self.context.jobs is None:
             return
         batch = list(self._wanted.items())[:200]
-        folder = str(project.sidecar / "thumbnails" / str(THUMB_CACHE_PX))
+        folder = str(thumbnails_folder(project.path, THUMB_CACHE_PX))
         self._job = self.context.jobs.start(_make_thumbnails, folder, batch, name="making thumbnails")
         self._job.finished.connect(self._on_made)
         self._job.failed.connect(lambda *_: self._on_made([]))
