@@ -64,3 +64,15 @@ def image_rows(project: Project, ids: list[int] | None = None) -> list[GalleryRo
         rows.extend(map(_make, db.execute(
             f"SELECT {_COLUMNS} FROM images WHERE id IN ({marks}) ORDER BY id", chunk)))
     return rows
+
+
+def image_ids_with_status(project_path: str, statuses: list[str], among: list[int] | None = None,
+                          *, report, should_stop) -> list[int]:
+    """A job: the ids of images whose status is one of `statuses` (optionally among some ids).
+    Runs in the worker with its own connection, since it reads every row."""
+    project = Project.open(project_path)
+    try:
+        wanted = set(statuses)
+        return [image.id for image in project.images(among) if image.status in wanted]
+    finally:
+        project.close()
