@@ -124,6 +124,15 @@ class Run:
         return self._model
 
 
+def load_history(run_dir) -> dict | None:
+    """A run's per-epoch history alone (the runs list draws curves from it without loading the
+    model), or None when it cannot be read."""
+    try:
+        return _read_json(Path(run_dir) / "history.json")
+    except UserError:
+        return None
+
+
 def sweep_project_runs(project_path) -> list[Path]:
     """Cleans what killed trainings left in a project's runs folder (called when a project is
     opened; see core/files/partial_outputs.py). Never raises."""

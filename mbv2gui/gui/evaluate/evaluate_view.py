@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QHeaderView, Q
 
 from mbv2gui.core.inference import evaluation as ev
 from mbv2gui.core.errors import UserError
-from mbv2gui.core.inference.quality import default_run
 from mbv2gui.gui import qtfix  # noqa: F401  (a PySide6 bug guard; see its docstring)
 from mbv2gui.gui.evaluate.confusion_matrix_widget import ConfusionMatrixWidget
 from mbv2gui.gui.evaluate.mislabeled_panel import MislabeledPanel
@@ -139,18 +138,17 @@ class EvaluateView(QWidget):
     # ----------------------------------------------------------------- runs
     def reload_runs(self) -> None:
         project = self.context.project
-        records = list(reversed(project.runs())) if project is not None else []
         fill_run_combo(self.run_combo, project.runs() if project is not None else [])
-        self._show_run(self.context.current_run_id, records)
+        self._show_run()
 
-    def _on_current_run_changed(self, run_id: str) -> None:
-        self._show_run(run_id, self.context.project.runs() if self.context.project else [])
+    def _on_current_run_changed(self, _run_id: str) -> None:
+        self._show_run()
 
-    def _show_run(self, run_id: str, records) -> None:
+    def _show_run(self) -> None:
         from mbv2gui.core.runs import Run
 
         # An unknown id (a deleted run, or none chosen yet) shows the best run.
-        record = default_run(records, run_id)
+        record = self.context.current_run()
         self.run, self.stale = None, False
         self.stale_banner.hide()
         if record is not None:

@@ -56,11 +56,7 @@ class SuggestionsBar(QFrame):
     # ----------------------------------------------------------------- state
     def run_record(self):
         """The run the Evaluate/Predict views show, else the project's best run."""
-        from mbv2gui.core.inference.quality import default_run
-
-        project = self.context.project
-        return default_run(project.runs() if project is not None else [],
-                           self.context.current_run_id)
+        return self.context.current_run()
 
     def run_dir(self) -> str | None:
         record = self.run_record()

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFrame, QHBoxL
                                QSlider, QStackedWidget, QVBoxLayout, QWidget)
 
 from mbv2gui.core.errors import UserError
-from mbv2gui.core.inference.quality import default_run
 from mbv2gui.core.inference.prediction_jobs import MAX_HEATMAPS, heatmap_for, predict_with_heatmaps
 from mbv2gui.gui import qtfix  # noqa: F401  (a PySide6 bug guard; see its docstring)
 from mbv2gui.gui.predict.batch_results import BatchResults
@@ -240,19 +239,17 @@ class PredictView(QWidget):
 
     def reload_runs(self) -> None:
         project = self.context.project
-        records = list(reversed(project.runs())) if project is not None else []
         fill_run_combo(self.run_combo, project.runs() if project is not None else [])
-        self._show_run(self.context.current_run_id, records)
+        self._show_run()
 
-    def _on_current_run_changed(self, run_id: str) -> None:
-        records = self.context.project.runs() if self.context.project is not None else []
-        self._show_run(run_id, records)
+    def _on_current_run_changed(self, _run_id: str) -> None:
+        self._show_run()
 
-    def _show_run(self, run_id: str, records) -> None:
+    def _show_run(self) -> None:
         from mbv2gui.core.runs import Run
 
         # An unknown id (a deleted run, or none chosen yet) means the best run.
-        record = default_run(records, run_id)
+        record = self.context.current_run()
         previous = self.run
         self.run = None
         if record is not None:

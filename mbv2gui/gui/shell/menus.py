@@ -84,11 +84,8 @@ class Menus:
 
     def export_current_run(self) -> None:
         """Exports the run the Train/Evaluate views show, or the project's best run."""
-        from mbv2gui.core.inference.quality import default_run
-
         context = self._window.context
-        chosen = default_run(context.project.runs() if context.project is not None else [],
-                             context.current_run_id)
+        chosen = context.current_run()
         if chosen is None:
             QMessageBox.information(self._window, "Export Model",
                                     "There is no trained model to export yet: train one in the "

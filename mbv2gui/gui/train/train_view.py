@@ -451,7 +451,7 @@ class TrainView(QWidget):
 
     # ----------------------------------------------------------------- past runs
     def _history_of(self, run_id: str):
-        from mbv2gui.gui.train.runs_panel import load_history
+        from mbv2gui.core.runs import load_history
 
         record = self.runs._records.get(run_id)
         return load_history(record.run_dir) if record else None
