@@ -30,6 +30,7 @@ from mbv2gui.core.files.diskspace import (ensure_free, model_file_bytes, pixel_c
 from mbv2gui.core.errors import JobCancelled
 from mbv2gui.core.jobs import Throttle, ignore_events, left_out, message, never_stop
 from mbv2gui.core.files.partial_outputs import building, sweep_partial_outputs
+from mbv2gui.core.store.splits import ASSIGNED_SPLITS
 
 
 @dataclass
@@ -445,7 +446,7 @@ class _Session:
             "counts": {split: {name: int(sum(1 for i in self.indices(split)
                                              if self.labels[i] == k))
                                for k, name in enumerate(self.data.class_names)}
-                       for split in ("train", "validation", "test")},
+                       for split in ASSIGNED_SPLITS},
             "unreadable": len(self.data.unreadable),
             "stopped_early_by_user": self.stopped_by_user, "stopped_early": self.early_stopped,
         }

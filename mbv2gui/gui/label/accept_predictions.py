@@ -16,7 +16,7 @@ class AcceptPredictionsCommand(SetLabels):
     labels they had (None: unlabeled), as `Project.set_labels` returns them."""
 
     def __init__(self, context, labels: dict[int, int]):
-        super().__init__(context, labels, f"Accept predictions for {_plural(len(labels), 'image')}")
+        super().__init__(context, labels, f"Accept predictions for {plural(len(labels), 'image')}")
 
 
 class AcceptThresholdDialog(QDialog):
@@ -52,7 +52,7 @@ class AcceptThresholdDialog(QDialog):
 
     def _update_count(self) -> None:
         n = len(accept_predictions(self.project, self.threshold()))
-        self.count.setText(f"{_plural(n, 'image')} will be labeled." if n else
+        self.count.setText(f"{plural(n, 'image')} will be labeled." if n else
                            "No unlabeled image has a prediction this confident.")
         self.buttons.button(QDialogButtonBox.Ok).setEnabled(n > 0)
 
