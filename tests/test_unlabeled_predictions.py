@@ -17,7 +17,8 @@ from mbv2gui.core.files.images import content_hash
 from mbv2gui.core.inference.predict import predict_files
 from mbv2gui.core.store.project import NewImage, Project
 from mbv2gui.core.runs import Run
-from mbv2gui.core.training.train import TrainConfig, train
+from mbv2gui.core.training.config import TrainConfig
+from mbv2gui.core.training.train import train
 from mbv2gui.core.inference.suggestions import (accept_predictions, predict_unlabeled,
                                                 predictions_run_id, stored_predictions,
                                                 unlabeled_images)

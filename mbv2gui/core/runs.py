@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mbv2gui.core.errors import UserError
+from mbv2gui.core.training.config import TrainConfig
 
 FILES = ("model.keras", "labels.txt", "config.json", "history.json", "metrics.json",
          "predictions.json")
@@ -52,7 +53,7 @@ def prediction_row(sample, true: int, probabilities) -> dict:
 @dataclass
 class Run:
     run_dir: Path
-    config: object  # TrainConfig
+    config: TrainConfig
     class_names: list[str]
     history: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
@@ -97,8 +98,6 @@ class Run:
 
     @classmethod
     def load(cls, run_dir) -> "Run":
-        from mbv2gui.core.training.train import TrainConfig
-
         run_dir = Path(run_dir)
         if not (run_dir / "labels.txt").is_file():
             raise UserError(f"{run_dir} is not a training run folder (it has no labels.txt); "

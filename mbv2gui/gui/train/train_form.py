@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
                                QLabel, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from mbv2gui.core.errors import UserError
-from mbv2gui.core.training.train import TrainConfig
+from mbv2gui.core.training.config import TrainConfig
 from mbv2gui.core.training.weights import IMAGENET_ALPHAS, IMAGENET_SIZES, resolve_weights
 
 log = logging.getLogger(__name__)

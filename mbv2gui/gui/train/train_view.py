@@ -27,6 +27,7 @@ from mbv2gui.gui import qtfix  # noqa: F401  (a PySide6 bug guard; see its docst
 from mbv2gui.gui.train.auto_retrain import retrain_controls
 from mbv2gui.gui.common import colors
 from mbv2gui.gui.common.notice_bar import NoticeBar
+from mbv2gui.gui.shell.jobrunner import TRAINING
 from mbv2gui.gui.train.run_summary import duration, percent, run_result
 from mbv2gui.gui.train.runs_panel import RunsPanel
 from mbv2gui.gui.train.train_form import TrainForm
@@ -209,7 +210,8 @@ class TrainView(QWidget):
         self.log.appendPlainText(f"— Training started {time.strftime('%H:%M:%S')} "
                                  f"({config.image_size} px, alpha {config.alpha}, "
                                  f"weights {config.weights}) —")
-        job = self.context.jobs.start_in_engine(train, str(project.path), config, name="training")
+        job = self.context.jobs.start_in_engine(train, str(project.path), config, name="training",
+                                                kind=TRAINING)
         job.event.connect(self._on_event)
         job.progress.connect(self._on_progress)
         job.finished.connect(self._on_finished)
