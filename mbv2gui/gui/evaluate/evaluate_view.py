@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QHeaderView, Q
 
 from mbv2gui.core.inference import evaluation as ev
 from mbv2gui.core.errors import UserError
-from mbv2gui.gui import qtfix  # noqa: F401  (a PySide6 bug guard; see its docstring)
 from mbv2gui.gui.evaluate.confusion_matrix_widget import ConfusionMatrixWidget
 from mbv2gui.gui.evaluate.mislabeled_panel import MislabeledPanel
 from mbv2gui.gui.common.notice_bar import NoticeBar

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFrame, QHBoxL
 
 from mbv2gui.core.errors import UserError
 from mbv2gui.core.inference.prediction_jobs import MAX_HEATMAPS, heatmap_for, predict_with_heatmaps
-from mbv2gui.gui import qtfix  # noqa: F401  (a PySide6 bug guard; see its docstring)
 from mbv2gui.gui.predict.batch_results import BatchResults
 from mbv2gui.gui.predict.drop_zone_page import DropZonePage
 from mbv2gui.gui.common.file_dialogs import choose_image_files

@@ -35,7 +35,6 @@ from typing import Any, Callable
 from PySide6.QtCore import QObject, QThread, QTimer, Qt, Signal
 
 from mbv2gui.core.errors import JobCancelled, UserError
-from mbv2gui.gui import qtfix  # noqa: F401  (must precede any signal emit; see its docstring)
 
 # How long events may wait before the GUI sees them, and how long one drain may take.
 DRAIN_DELAY_MS = 30

@@ -73,7 +73,7 @@ class AutoRetrainer(QObject):
         context.imagesChanged.connect(self._on_labels_changed)
         context.classesChanged.connect(self._on_labels_changed)
         jobs = context.jobs
-        if jobs is not None and hasattr(jobs, "jobStarted"):
+        if jobs is not None:
             jobs.jobStarted.connect(self._on_job_started)
         self._on_project_changed(context.project)
 

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPro
 
 from mbv2gui.core.training.preflight import Problem, check_training_data, trains_from_scratch
 from mbv2gui.core.run_names import record_name
-from mbv2gui.gui import qtfix  # noqa: F401  (a PySide6 bug guard; see its docstring)
 from mbv2gui.gui.train.auto_retrain import retrain_controls
 from mbv2gui.gui.common import colors
 from mbv2gui.gui.common.notice_bar import NoticeBar
