@@ -1,16 +1,16 @@
-"""The model's answers on the project's own unlabeled images, kept in the project, so the user
-can review them in the gallery and accept the confident ones as labels.
+"""Suggestions: the labels the model proposes for the project's own unlabeled images, kept in
+the project, so the user can review them in the gallery and accept the confident ones.
 
-`predict_unlabeled(project_path, run_dir, report, should_stop)` is a job (see core/jobs.py): it
+`suggest_labels(project_path, run_dir, report, should_stop)` is a job (see core/jobs.py): it
 predicts every unlabeled, readable image with the run's model (core/inference/predict.py predict_files)
 and stores one suggestion per image in the project (`Project.store_suggestions`; the table is in
 core/store/schema.py), replacing the previous ones (those of an earlier run) in one
 transaction. Each keeps the image's content hash so a suggestion never outlives the pixels it
 was made on (a changed file, or a new image that got a removed image's id, has none).
 
-`stored_predictions(project)` reads them back; `accept_predictions(project, threshold)` says
+`Project.suggestions()` reads them back; `accept_suggestions(project, threshold)` says
 which labels accepting the confident ones would set. It does not set them: the GUI applies
-them through an undoable command (gui/label/accept_predictions.py).
+them through an undoable command (gui/label/accept_suggestions.py).
 
 The store owns the SQL; this module decides what to predict and what to accept. Qt-free;
 TensorFlow only inside the job.
@@ -20,16 +20,17 @@ from __future__ import annotations
 
 from mbv2gui.core.jobs import ignore_events, message, never_stop
 
+
 def unlabeled_images(project) -> list:
     """The images to predict: unlabeled and readable (status ok), in the order they were added."""
     return [r for r in project.images() if r.class_id is None and r.status == "ok"]
 
 
-def predict_unlabeled(project_path, run_dir, report=ignore_events, should_stop=never_stop) -> dict:
+def suggest_labels(project_path, run_dir, report=ignore_events, should_stop=never_stop) -> dict:
     """Predicts the project's unlabeled, readable images with the run in `run_dir` and stores
-    the answers. Returns {"run_id", "predicted": count stored, "unreadable": [(path, reason)],
-    "predictions": {image id: (label, confidence)}}. Raises JobCancelled when stopped (nothing
-    is stored then: the previous predictions stay as they were)."""
+    the answers as suggestions. Returns {"run_id", "suggested": count stored, "unreadable":
+    [(path, reason)], "suggestions": {image id: (label, confidence)}}. Raises JobCancelled when
+    stopped (nothing is stored then: the previous suggestions stay as they were)."""
     from mbv2gui.core.inference.predict import predict_files
     from mbv2gui.core.store.project import Project
     from mbv2gui.core.runs import Run
@@ -53,31 +54,19 @@ def predict_unlabeled(project_path, run_dir, report=ignore_events, should_stop=n
     if unreadable:
         report(message(f"{len(unreadable)} image(s) could not be read and have no prediction "
                        f"(the first: {unreadable[0][1]})", "warning"))
-    return {"run_id": run.run_id, "predicted": len(stored), "unreadable": unreadable,
-            "predictions": {i: (label, confidence) for i, (label, confidence, _) in stored.items()}}
+    return {"run_id": run.run_id, "suggested": len(stored), "unreadable": unreadable,
+            "suggestions": {i: (label, confidence) for i, (label, confidence, _) in stored.items()}}
 
 
-def stored_predictions(project) -> dict[int, tuple[str, float]]:
-    """{image id: (label, confidence)} for every image that has a prediction still valid (the
-    image is in the project with the content it was predicted on). Labeled images keep theirs
-    too (labeled after the prediction); the gallery shows what it needs."""
-    return project.suggestions()
-
-
-def predictions_run_id(project) -> str | None:
-    """The run the stored predictions came from (None: no predictions)."""
-    return project.suggestions_run_id()
-
-
-def accept_predictions(project, threshold: float) -> dict[int, int | None]:
-    """The labels accepting the predictions at or above `threshold` (0..1) would set:
-    {image id: class id} for images still unlabeled whose predicted class still exists (a
-    renamed or deleted class's predictions are skipped). Sets nothing itself."""
-    predictions = stored_predictions(project)
-    if not predictions:
+def accept_suggestions(project, threshold: float) -> dict[int, int | None]:
+    """The labels accepting the suggestions at or above `threshold` (0..1) would set:
+    {image id: class id} for images still unlabeled whose suggested class still exists (a
+    renamed or deleted class's suggestions are skipped). Sets nothing itself."""
+    suggestions = project.suggestions()
+    if not suggestions:
         return {}
     class_ids = {c.name: c.id for c in project.classes()}
-    unlabeled = {r.id for r in project.images(list(predictions)) if r.class_id is None}
+    unlabeled = {r.id for r in project.images(list(suggestions)) if r.class_id is None}
     return {image_id: class_ids[label]
-            for image_id, (label, confidence) in predictions.items()
+            for image_id, (label, confidence) in suggestions.items()
             if image_id in unlabeled and label in class_ids and confidence >= threshold}
