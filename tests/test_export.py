@@ -22,7 +22,8 @@ SIZE = 32
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    from mbv2gui.core.training.train import TrainConfig, train
+    from mbv2gui.core.training.config import TrainConfig
+    from mbv2gui.core.training.train import train
 
     tmp = tmp_path_factory.mktemp("export")
     make_class_tree(tmp / "data", per_class=6, size=SIZE)

@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QApplication
 
 from mbv2gui.core.errors import JobCancelled
 from mbv2gui.gui.shell.main_window import WELCOME, WORKSPACE, MainWindow
-from mbv2gui.gui.shell.project_flow import describe_check, find_relink, suggested_project_path
+from mbv2gui.core.files.filecheck import find_relink
+from mbv2gui.gui.shell.project_flow import describe_check, suggested_project_path
 from mbv2gui.gui.shell.settings import recent_projects
 
 COLORS = {"red": (220, 40, 40), "green": (40, 180, 60)}

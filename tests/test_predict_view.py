@@ -31,7 +31,8 @@ WAIT = 90_000  # ms; a generous bound for a job on a busy 2-core machine, not a 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """(project file, run folder, folder of new images the project does not hold)."""
-    from mbv2gui.core.training.train import TrainConfig, train
+    from mbv2gui.core.training.config import TrainConfig
+    from mbv2gui.core.training.train import train
 
     root = tmp_path_factory.mktemp("predict_view")
     make_class_tree(root / "photos", per_class=6, size=32)
@@ -409,7 +410,7 @@ def test_ten_thousand_rows_arrive_in_chunks_and_export(qtbot, tmp_path):
 
 
 def test_the_run_combo_defaults_to_the_best_run_not_the_newest(qtbot, tmp_path):
-    from mbv2gui.core.training.train import TrainConfig
+    from mbv2gui.core.training.config import TrainConfig
 
     context = AppContext()
     context.jobs = JobRunner()

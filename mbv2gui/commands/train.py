@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args):
-    from mbv2gui.core.training.train import TrainConfig
+    from mbv2gui.core.training.config import TrainConfig
 
     if not 0 <= args.val_split < 1:
         raise UserError("--val-split must be at least 0 and below 1 (0.2 keeps a fifth of each "

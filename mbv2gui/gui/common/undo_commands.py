@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QUndoCommand
 
-
-def _plural(count: int, word: str) -> str:
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
+from mbv2gui.core.words import plural
 
 
 class _Command(QUndoCommand):
@@ -51,7 +49,7 @@ class _ImageValues(_Command):
     verb = ""
 
     def __init__(self, context, values: dict, text: str = ""):
-        super().__init__(context, text or f"{self.verb} {_plural(len(values), 'image')}")
+        super().__init__(context, text or f"{self.verb} {plural(len(values), 'image')}")
         self.values = dict(values)
         self.previous: dict = {}
 
@@ -86,7 +84,7 @@ class RemoveImages(_Command):
     """Removes images from the project (never from disk); undo puts back the same rows."""
 
     def __init__(self, context, ids: list[int], text: str = ""):
-        super().__init__(context, text or f"Remove {_plural(len(ids), 'image')}")
+        super().__init__(context, text or f"Remove {plural(len(ids), 'image')}")
         self.ids = list(ids)
         self.records = []
 

@@ -28,12 +28,10 @@ FOLDER_KEY = "export/lastParentFolder"
 
 def _record(context, run_id: str):
     """The project's record of a run, by id or folder; with no id, the default run."""
-    from mbv2gui.core.inference.quality import default_run
-
-    project = getattr(context, "project", None)
-    records = project.runs() if project is not None else []
     if not run_id:
-        return default_run(records, getattr(context, "current_run_id", ""))
+        return context.current_run()
+    project = context.project
+    records = project.runs() if project is not None else []
     return next((r for r in records if run_id in (r.id, str(r.run_dir))), None)
 
 

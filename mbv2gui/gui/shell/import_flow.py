@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QWidget
 
 from mbv2gui.gui.shell.context import AppContext
 from mbv2gui.gui.common.notice_bar import NoticeBar
-from mbv2gui.gui.shell.status_bar import StatusBar, image_ids_with_status
+from mbv2gui.core.store.queries import image_ids_with_status
+from mbv2gui.gui.shell.status_bar import StatusBar
 
 
 def dropped_paths(mime) -> list[str]:

@@ -14,16 +14,6 @@ from mbv2gui.gui.shell.settings import recent_projects
 if TYPE_CHECKING:
     from mbv2gui.gui.shell.main_window import MainWindow
 
-# Shown by Help → Keyboard Shortcuts when the Label view does not publish its own list
-# (it may define `SHORTCUTS = [(keys, what), ...]` in mbv2gui/gui/label/label_view.py).
-LABELING_SHORTCUTS = [
-    ("1 – 9", "Give the selected images the 1st … 9th class"),
-    ("0", "Remove the label of the selected images"),
-    ("Arrow keys", "Move between images"),
-    ("Shift/Ctrl + click", "Select several images"),
-]
-
-
 class Menus:
     def __init__(self, window: "MainWindow"):
         self._window = window
@@ -84,11 +74,8 @@ class Menus:
 
     def export_current_run(self) -> None:
         """Exports the run the Train/Evaluate views show, or the project's best run."""
-        from mbv2gui.core.inference.quality import default_run
-
         context = self._window.context
-        chosen = default_run(context.project.runs() if context.project is not None else [],
-                             context.current_run_id)
+        chosen = context.current_run()
         if chosen is None:
             QMessageBox.information(self._window, "Export Model",
                                     "There is no trained model to export yet: train one in the "
@@ -117,7 +104,11 @@ class Menus:
                 ("Ctrl+I", "Import a folder of images (or drop it on the window)"),
                 ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo labels, class changes and imports"),
                 ("Ctrl+1 … Ctrl+4", "Label, Train, Evaluate, Predict")]
-        rows += getattr(self._window.label_view_module(), "SHORTCUTS", None) or LABELING_SHORTCUTS
+        # The Label view's own list, so its keys are written down once (imported here, not at
+        # start: the window builds each view when first shown).
+        from mbv2gui.gui.label.label_view import SHORTCUTS as LABELING_SHORTCUTS
+
+        rows += LABELING_SHORTCUTS
         table = "".join(f"<tr><td style='padding:3px 18px 3px 0'><b>{keys}</b></td>"
                         f"<td>{what}</td></tr>" for keys, what in rows)
         box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard Shortcuts",

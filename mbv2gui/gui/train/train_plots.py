@@ -13,6 +13,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
+from mbv2gui.gui.common import colors
+
 MAX_BATCH_POINTS = 1500
 REDRAW_MS = 250
 
@@ -22,7 +24,7 @@ BATCH = "#a9c3ee"
 COMPARE_TRAIN = "#7d8694"
 COMPARE_VALIDATION = "#c2a060"
 LEARNING_RATE = "#009E73"
-MARKER = "#b26a00"
+MARKER = colors.WARNING
 TEXT = "#5b6675"
 
 

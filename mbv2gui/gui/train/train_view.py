@@ -23,9 +23,10 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPro
 
 from mbv2gui.core.training.preflight import Problem, check_training_data, trains_from_scratch
 from mbv2gui.core.run_names import record_name
-from mbv2gui.gui import qtfix  # noqa: F401  (a PySide6 bug guard; see its docstring)
 from mbv2gui.gui.train.auto_retrain import retrain_controls
+from mbv2gui.gui.common import colors
 from mbv2gui.gui.common.notice_bar import NoticeBar
+from mbv2gui.gui.shell.jobrunner import TRAINING
 from mbv2gui.gui.train.run_summary import duration, percent, run_result
 from mbv2gui.gui.train.runs_panel import RunsPanel
 from mbv2gui.gui.train.train_form import TrainForm
@@ -35,7 +36,6 @@ log = logging.getLogger(__name__)
 
 PHASE_TITLES = {"features": "Computing image features", "head": "Training the classifier",
                 "fine_tune": "Fine-tuning the network", "scratch": "Training from scratch"}
-LEVEL_COLORS = {"error": "#b3261e", "warning": "#b26a00"}
 
 
 class ProblemRow(QFrame):
@@ -46,8 +46,8 @@ class ProblemRow(QFrame):
         self.problem = problem
         self.setObjectName("problemRow")
         self.setProperty("level", problem.level)
-        color = LEVEL_COLORS[problem.level]
-        background = "#fdeceb" if problem.blocking else "#fff5e5"
+        color = colors.LEVEL_COLORS[problem.level]
+        background = colors.ERROR_BACKGROUND if problem.blocking else colors.WARNING_BACKGROUND
         self.setStyleSheet(f"QFrame#problemRow {{ background: {background}; border-radius: 6px; }}"
                            f" QFrame#problemRow QLabel {{ color: {color}; }}")
         self.label = QLabel(problem.text)
@@ -215,7 +215,8 @@ class TrainView(QWidget):
         self.log.appendPlainText(f"— Training started {time.strftime('%H:%M:%S')} "
                                  f"({config.image_size} px, alpha {config.alpha}, "
                                  f"weights {config.weights}) —")
-        job = self.context.jobs.start_in_engine(train, str(project.path), config, name="training")
+        job = self.context.jobs.start_in_engine(train, str(project.path), config, name="training",
+                                                kind=TRAINING)
         job.event.connect(self._on_event)
         job.progress.connect(self._on_progress)
         job.finished.connect(self._on_finished)
@@ -403,7 +404,7 @@ class TrainView(QWidget):
 
     def _set_result(self, text: str, level: str) -> None:
         self.result.setText(text)
-        color = LEVEL_COLORS.get(level, "#1f2733")
+        color = colors.LEVEL_COLORS.get(level, "#1f2733")
         self.result.setStyleSheet(f"color: {color};")
         self.result.setVisible(bool(text))
 
@@ -524,7 +525,7 @@ class TrainView(QWidget):
 
     # ----------------------------------------------------------------- past runs
     def _history_of(self, run_id: str):
-        from mbv2gui.gui.train.runs_panel import load_history
+        from mbv2gui.core.runs import load_history
 
         record = self.runs._records.get(run_id)
         return load_history(record.run_dir) if record else None
