@@ -7,7 +7,7 @@ frozen ("fine_tune"). Without: the whole network trains from scratch with augmen
 ("scratch"). Events (plain dicts, see mbv2gui.core.jobs):
   {"type": "phase", "phase", "message"}
   {"type": "progress", "done", "total", "message"}
-  {"type": "batch", "phase", "epoch", "step", "steps", "loss", "accuracy", "learning_rate",
+  {"type": "batch", "phase", "epoch", "step", "steps", "epochs", "loss", "accuracy", "learning_rate",
    "images_per_second", "eta_seconds"}                            (throttled)
   {"type": "epoch", "phase", "epoch", "epochs", "loss", "accuracy", "val_loss",
    "val_accuracy", "learning_rate", "seconds"}
@@ -160,6 +160,7 @@ class _Loop:
                 now = time.monotonic()
                 s.throttle({"type": "batch", "phase": self.phase, "epoch": epoch + 1,
                             "step": step + 1, "steps": self.steps,
+                            "epochs": self.epochs,
                             "loss": _weighted_mean(losses, sizes),
                             "accuracy": _weighted_mean(accuracies, sizes),
                             "learning_rate": learning_rate(),
