@@ -104,11 +104,14 @@ def train(data, config: TrainConfig | None = None, report=ignore_events, should_
     # Everything is written into a hidden folder beside run_dir, which becomes run_dir only
     # when complete: a killed or failed training leaves nothing that looks like a run.
     with building(run_dir, is_run_folder, "training run", "train") as work:
-        session = _Session(train_data, config, report, should_stop, work)
-        try:
-            session.run()
-        finally:
-            session.close()
+        from mbv2gui.core.training.tfsetup import weights_notes_to
+
+        with weights_notes_to(report):
+            session = _Session(train_data, config, report, should_stop, work)
+            try:
+                session.run()
+            finally:
+                session.close()
         metrics = session.metrics(time.monotonic() - started)
         run = Run(run_dir, config, list(train_data.class_names), session.history, metrics,
                   session.predictions())
