@@ -149,6 +149,7 @@ class _Loop:
 
     def run(self, batches, step_fn, learning_rate) -> None:
         s, wait, started, done = self.s, 0, time.monotonic(), 0
+        s.early_stopped, s.early_stop = False, None  # said of the last phase that ran
         for epoch in range(self.epochs):
             epoch_start, losses, accuracies, sizes = time.monotonic(), [], [], []
             for step, (x, y, w) in enumerate(batches(epoch)):
@@ -175,6 +176,11 @@ class _Loop:
                                    _weighted_mean(accuracies, sizes), learning_rate(), wait)
             if wait >= s.patience(self.phase):
                 s.early_stopped = True
+                # What `mbv2gui train` and the Train view say in words (run_names.py).
+                s.early_stop = {"epoch": len(s.history["epoch"]),
+                                "epochs": self.epochs + s.epoch_offset,
+                                "patience": s.patience(self.phase),
+                                "validated": s.history["val_loss"][-1] is not None}
                 break
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
@@ -230,6 +236,7 @@ class _Session:
         self.history["fine_tune_start_epoch"] = None
         self.store = self.features = self.teacher = None
         self.stopped_by_user = self.early_stopped = False
+        self.early_stop = None
         self.best_row, self.best_score = None, None
         self.ok = np.ones(len(data.samples), dtype=bool)
         self.bad, self.final = set(), {}
@@ -454,6 +461,7 @@ class _Session:
                        for split in ("train", "validation", "test")},
             "unreadable": len(self.data.unreadable),
             "stopped_early_by_user": self.stopped_by_user, "stopped_early": self.early_stopped,
+            "early_stop": self.early_stop,
         }
 
     def close(self) -> None:
