@@ -18,22 +18,26 @@ class Clock:
         return self.now
 
 
-def test_time_left_waits_for_steady_work_and_leaves_out_the_slow_start():
+def test_time_left_waits_for_steady_work_and_leaves_out_the_slow_first_epoch():
     clock = Clock()
     estimate = TimeLeft(clock)
-    # The first batch event arrives after 20 s of tracing; every later batch takes 0.5 s.
+    # Epoch 1: 20 s of tracing before the first batch, 15 s more tracing validation at its end.
     clock.now += 20
-    assert estimate.update("head", 1, 1, 10, 30) is None
+    for step in range(1, 11):
+        clock.now += 0.5
+        assert estimate.update("head", 1, step, 10, 30) is None
+    clock.now += 15
+    assert estimate.update("head", 2, 1, 10, 30) is None  # the measuring starts here
     clock.now += 0.5
-    assert estimate.update("head", 1, 2, 10, 30) is None  # one step measured: too few
+    assert estimate.update("head", 2, 2, 10, 30) is None  # one step measured: too few
     for step in range(3, 9):
         clock.now += 0.5
-        left = estimate.update("head", 1, step, 10, 30)
-    # 7 steps in 3.5 s measured; 292 of 300 steps to go at 0.5 s each.
-    assert left is not None and abs(left - 292 * 0.5) < 1e-6
+        left = estimate.update("head", 2, step, 10, 30)
+    # 7 steps in 3.5 s measured; 282 of 300 steps to go at 0.5 s each.
+    assert left is not None and abs(left - 282 * 0.5) < 1e-6
     # A new phase starts measuring afresh.
     clock.now += 1
-    assert estimate.update("fine_tune", 1, 1, 10, 5) is None
+    assert estimate.update("fine_tune", 2, 1, 10, 5) is None
 
 
 def test_status_says_epoch_of_epochs_and_estimating_first(qtbot):

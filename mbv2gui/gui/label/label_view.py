@@ -323,7 +323,10 @@ class LabelView(QWidget):
         self._undo_index = index
         if not undone or self.context.project is None:
             return
-        command = self.context.undo_stack.command(index)
+        try:
+            command = self.context.undo_stack.command(index)
+        except RuntimeError:  # the stack is being destroyed with the window (it clears itself)
+            return
         ids = command.image_ids() if hasattr(command, "image_ids") else []
         self.select_ids(ids)
 
