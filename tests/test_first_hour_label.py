@@ -8,7 +8,6 @@ from PySide6.QtCore import QItemSelectionModel, Qt
 
 from mbv2gui.gui.common import notice_bar, undo_commands as commands
 from mbv2gui.gui.label.class_palette import matching_classes
-from mbv2gui.gui.shell.menus import Menus  # noqa: F401  (the Edit menu's words come from the stack)
 from tests.test_label_view import labels, project, view  # noqa: F401  (fixtures)
 
 
