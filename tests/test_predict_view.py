@@ -283,7 +283,7 @@ def test_add_to_project_with_a_corrected_label_and_undo(qtbot, context, trained)
     record = project.image(project.find_by_hash(card.row["content_hash"]))
     assert record.path == path and record.class_id == project.class_by_name(corrected).id
     assert card.added_label.isVisible() and corrected in card.added_label.text()
-    assert "Undo" in view.notice.action_titles()
+    assert view.notice.action_titles()[0].startswith("Undo add")
 
     context.undo_stack.undo()
     assert project.image_count() == before

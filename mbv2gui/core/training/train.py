@@ -7,7 +7,7 @@ frozen ("fine_tune"). Without: the whole network trains from scratch with augmen
 ("scratch"). Events (plain dicts, see mbv2gui.core.jobs):
   {"type": "phase", "phase", "message"}
   {"type": "progress", "done", "total", "message"}
-  {"type": "batch", "phase", "epoch", "step", "steps", "loss", "accuracy", "learning_rate",
+  {"type": "batch", "phase", "epoch", "step", "steps", "epochs", "loss", "accuracy", "learning_rate",
    "images_per_second", "eta_seconds"}                            (throttled)
   {"type": "epoch", "phase", "epoch", "epochs", "loss", "accuracy", "val_loss",
    "val_accuracy", "learning_rate", "seconds"}
@@ -61,11 +61,14 @@ def train(data, config: TrainConfig | None = None, report=ignore_events, should_
     # Everything is written into a hidden folder beside run_dir, which becomes run_dir only
     # when complete: a killed or failed training leaves nothing that looks like a run.
     with building(run_dir, is_run_folder, "training run", "train") as work:
-        session = _Session(train_data, config, report, should_stop, work)
-        try:
-            session.run()
-        finally:
-            session.close()
+        from mbv2gui.core.training.tfsetup import weights_notes_to
+
+        with weights_notes_to(report):
+            session = _Session(train_data, config, report, should_stop, work)
+            try:
+                session.run()
+            finally:
+                session.close()
         metrics = session.metrics(time.monotonic() - started)
         run = Run(run_dir, config, list(train_data.class_names), session.history, metrics,
                   session.predictions())
@@ -103,6 +106,7 @@ class _Loop:
 
     def run(self, batches, step_fn, learning_rate) -> None:
         s, wait, started, done = self.s, 0, time.monotonic(), 0
+        s.early_stopped, s.early_stop = False, None  # said of the last phase that ran
         for epoch in range(self.epochs):
             epoch_start, losses, accuracies, sizes = time.monotonic(), [], [], []
             for step, (x, y, w) in enumerate(batches(epoch)):
@@ -117,6 +121,7 @@ class _Loop:
                 now = time.monotonic()
                 s.throttle({"type": "batch", "phase": self.phase, "epoch": epoch + 1,
                             "step": step + 1, "steps": self.steps,
+                            "epochs": self.epochs,
                             "loss": _weighted_mean(losses, sizes),
                             "accuracy": _weighted_mean(accuracies, sizes),
                             "learning_rate": learning_rate(),
@@ -128,6 +133,11 @@ class _Loop:
                                    _weighted_mean(accuracies, sizes), learning_rate(), wait)
             if wait >= s.patience(self.phase):
                 s.early_stopped = True
+                # What `mbv2gui train` and the Train view say in words (run_names.py).
+                s.early_stop = {"epoch": len(s.history["epoch"]),
+                                "epochs": self.epochs + s.epoch_offset,
+                                "patience": s.patience(self.phase),
+                                "validated": s.history["val_loss"][-1] is not None}
                 break
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
@@ -183,6 +193,7 @@ class _Session:
         self.history["fine_tune_start_epoch"] = None
         self.store = self.features = self.teacher = None
         self.stopped_by_user = self.early_stopped = False
+        self.early_stop = None
         self.best_row, self.best_score = None, None
         self.ok = np.ones(len(data.samples), dtype=bool)
         self.bad, self.final = set(), {}
@@ -406,6 +417,7 @@ class _Session:
                        for split in ASSIGNED_SPLITS},
             "unreadable": len(self.data.unreadable),
             "stopped_early_by_user": self.stopped_by_user, "stopped_early": self.early_stopped,
+            "early_stop": self.early_stop,
         }
 
     def close(self) -> None:

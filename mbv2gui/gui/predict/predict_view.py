@@ -486,8 +486,9 @@ class PredictView(QWidget):
             self.notice.show_notice(exc.message, level="error", detail=exc.detail)
             return
         card.set_in_project(label.strip(), added_here=True)
+        stack = self.context.undo_stack  # the add is the stack's last command now
         self.notice.show_notice(f"Added {os.path.basename(card.path)} to the project as "
-                                f"“{label.strip()}”.", [("Undo", self.context.undo_stack.undo)])
+                                f"“{label.strip()}”.", undo=(stack, stack.command(stack.index() - 1)))
 
     def _refresh_in_project(self) -> None:
         project = self.context.project

@@ -24,6 +24,10 @@ TITLES = {"keras": "Keras", "savedmodel": "TensorFlow SavedModel", "tflite": "Te
           "tflite-fp16": "TensorFlow Lite, half size (float16)",
           "tflite-int8": "TensorFlow Lite, 8-bit integer (smallest, fastest)", "onnx": "ONNX"}
 FOLDER_KEY = "export/lastParentFolder"
+# Wide enough that each format's caption is one or two lines, so the dialog's default size
+# leaves room for the verification sentence (three lines) without cutting it.
+MIN_WIDTH = 620
+STATUS_LINES = 4
 
 
 def _record(context, run_id: str):
@@ -58,8 +62,14 @@ class ExportDialog(QDialog):
         self.run_dir = run_folder(context, self.run_id)
         self.job = None
         self.result = None  # the ExportResult of the last finished export
-        self.setWindowTitle(f"Export the model — {run_title(context, self.run_id)}")
+        title = run_title(context, self.run_id)
+        self.setWindowTitle(f"Export the model — {title}")
+        self.setMinimumWidth(MIN_WIDTH)
         layout = QVBoxLayout(self)
+        # The run in words inside the dialog too: a window title is often cut.
+        self.heading = QLabel(f"<b>Export the model of the run:</b><br>{title}")
+        self.heading.setWordWrap(True)
+        layout.addWidget(self.heading)
         layout.addWidget(QLabel("Format:"))
         self.formats = QButtonGroup(self)
         self.buttons = {}
@@ -68,12 +78,15 @@ class ExportDialog(QDialog):
             button.setProperty("format", fmt)
             self.formats.addButton(button)
             self.buttons[fmt] = button
-            layout.addWidget(button)
             explanation = QLabel(text)
             explanation.setWordWrap(True)
             explanation.setIndent(24)
             explanation.setEnabled(False)  # greyed: a caption, not a control
-            layout.addWidget(explanation)
+            pair = QVBoxLayout()  # the caption right under its button, pairs apart
+            pair.setSpacing(0)
+            pair.addWidget(button)
+            pair.addWidget(explanation)
+            layout.addLayout(pair)
         self.int8_input = QComboBox()
         self.int8_input.addItem("uint8 input (pixels 0..255 as they are)", "uint8")
         self.int8_input.addItem("int8 input (for accelerators that want signed values)", "int8")
@@ -96,6 +109,10 @@ class ExportDialog(QDialog):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # Room reserved for the longest message (the verification, a failure): a word-wrapped
+        # label in a dialog of fixed height would otherwise be cut or overlap the buttons.
+        self.status.setMinimumHeight(STATUS_LINES * self.status.fontMetrics().lineSpacing())
         layout.addWidget(self.status)
 
         buttons = QHBoxLayout()
@@ -115,6 +132,7 @@ class ExportDialog(QDialog):
                        self.close_button):
             buttons.addWidget(button)
         layout.addLayout(buttons)
+        self.resize(MIN_WIDTH, self.sizeHint().height())
 
     def _default_folder(self) -> Path:
         # Beside the run would hide it in the project's sidecar: the folder the user last

@@ -59,6 +59,8 @@ class Menus:
             self.views.append(action)
 
         help_menu = bar.addMenu("&Help")
+        self.getting_started = self._add(help_menu, "&Getting Started", self.show_getting_started,
+                                         QKeySequence.StandardKey.HelpContents)
         self._add(help_menu, "&Keyboard Shortcuts", self.show_shortcuts, "Ctrl+/")
         self._add(help_menu, "&About mbv2gui", self.show_about)
         self.project_actions = [self.import_csv, self.predict, self.export_model,
@@ -114,6 +116,13 @@ class Menus:
         box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard Shortcuts",
                           f"<table>{table}</table>", parent=self._window)
         box.open()
+
+    def show_getting_started(self):
+        from mbv2gui.gui.shell.getting_started import GettingStartedDialog
+
+        dialog = GettingStartedDialog(self._window)
+        dialog.show()  # not modal: it can stay open beside the window while the person works
+        return dialog
 
     def show_about(self) -> None:
         QMessageBox.about(

@@ -29,6 +29,7 @@ from mbv2gui.gui.common.notice_bar import NoticeBar
 from mbv2gui.gui.shell.jobrunner import TRAINING
 from mbv2gui.gui.train.run_summary import duration, percent, run_result
 from mbv2gui.gui.train.runs_panel import RunsPanel
+from mbv2gui.gui.train.time_left import ESTIMATING, TimeLeft
 from mbv2gui.gui.train.train_form import TrainForm
 from mbv2gui.gui.train.train_plots import TrainPlots
 
@@ -79,6 +80,7 @@ class TrainView(QWidget):
         self._phase_started = time.monotonic()
         self._last_run_id = ""
         self._preflight_stale = False
+        self._time_left = TimeLeft()
         self._build()
         self._preflight_timer = QTimer(self)
         self._preflight_timer.setSingleShot(True)
@@ -164,6 +166,10 @@ class TrainView(QWidget):
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(3000)
         self.log.setPlaceholderText("What the training engine says appears here.")
+        # Readable: lines wrap instead of running off to the right, and the pane shows a dozen
+        # lines, not four (the curves above keep the larger share).
+        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.log.setMinimumHeight(12 * self.log.fontMetrics().lineSpacing())
         self.tabs = QTabWidget()
         self.tabs.addTab(self.runs, "Runs")
         self.tabs.addTab(self.log, "Log")
@@ -210,6 +216,7 @@ class TrainView(QWidget):
         self.labels_notice.hide()
         self._phase = ""
         self._phase_started = time.monotonic()
+        self._time_left.reset("")
         self._job_project = project.path
         self.plots.start_live("Training… the curves fill in as the model learns.")
         self.log.appendPlainText(f"— Training started {time.strftime('%H:%M:%S')} "
@@ -441,17 +448,22 @@ class TrainView(QWidget):
     def _on_batch(self, event: dict) -> None:
         if self._job is None or self._job.cancel_requested():
             return
-        eta = float(event.get("eta_seconds") or 0.0)
-        elapsed = time.monotonic() - self._phase_started
+        phase = event.get("phase", self._phase)
+        epoch, epochs = int(event.get("epoch") or 1), int(event.get("epochs") or 0)
+        step, steps = int(event.get("step") or 0), max(1, int(event.get("steps") or 1))
         self.progress.setRange(0, 1000)
-        self.progress.setValue(int(1000 * elapsed / max(1e-6, elapsed + eta)))
+        if epochs:  # the share of this phase's batches done
+            self.progress.setValue(int(1000 * ((epoch - 1) * steps + step) / (epochs * steps)))
+        left = self._time_left.update(phase, epoch, step, steps, epochs)
         speed = event.get("images_per_second")
-        parts = [f"{PHASE_TITLES.get(event.get('phase', self._phase), 'Training')}, "
-                 f"epoch {event.get('epoch')} (batch {event.get('step')} of {event.get('steps')})"]
+        of_epochs = f" of {epochs}" if epochs else ""
+        parts = [f"{PHASE_TITLES.get(phase, 'Training')}: epoch {epoch}{of_epochs}"]
         if isinstance(speed, (int, float)):
             parts.append(f"{speed:.0f} images/s")
-        parts.append(f"about {duration(eta)} left")
+        # "at most": early stopping may end it sooner.
+        parts.append(ESTIMATING if left is None else f"at most {duration(left)} left")
         self.status.setText(" · ".join(parts))
+        self.status.setToolTip(f"Batch {step} of {steps} in this epoch.")
 
     def _on_epoch(self, event: dict) -> None:
         words = [f"Epoch {event.get('epoch')} of {event.get('epochs')}",
