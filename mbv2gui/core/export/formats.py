@@ -28,11 +28,19 @@ FORMATS = {
     "tflite-int8": "TensorFlow Lite int8 — smallest and fastest on phones and "
                    "microcontrollers; needs calibration images (your training images).",
     "onnx": "ONNX: for onnxruntime from Python, C#, Java, JavaScript and other languages.",
+    "web": "Web page: runs in a browser (ONNX Runtime Web), with a demo page to try images; "
+           "copy its web folder to any web server.",
 }
+
+# Each format's short name, for the dialog's list, the report and the command line.
+TITLES = {"keras": "Keras", "savedmodel": "TensorFlow SavedModel", "tflite": "TensorFlow Lite",
+          "tflite-fp16": "TensorFlow Lite, half size (float16)",
+          "tflite-int8": "TensorFlow Lite, 8-bit integer (smallest, fastest)", "onnx": "ONNX",
+          "web": "Web page (runs in a browser)"}
 
 MODEL_FILES = {"keras": "model.keras", "savedmodel": "saved_model", "tflite": "model.tflite",
                "tflite-fp16": "model_fp16.tflite", "tflite-int8": "model_int8.tflite",
-               "onnx": "model.onnx"}
+               "onnx": "model.onnx", "web": "web"}
 
 # format -> (module in this package, its writer, its runner: see writer() and runner())
 _FUNCTIONS = {"keras": ("keras_savedmodel", "write_keras", "keras_runner"),
@@ -40,7 +48,8 @@ _FUNCTIONS = {"keras": ("keras_savedmodel", "write_keras", "keras_runner"),
               "tflite": ("tflite", "write_tflite", "runner"),
               "tflite-fp16": ("tflite", "write_tflite_fp16", "runner"),
               "tflite-int8": ("tflite", "write_tflite_int8", "runner"),
-              "onnx": ("onnx", "write_onnx", "runner")}
+              "onnx": ("onnx", "write_onnx", "runner"),
+              "web": ("web", "write_web", "runner")}
 
 
 class ExportError(UserError):

@@ -49,6 +49,21 @@ probabilities = session.run(None, {{session.get_inputs()[0].name: pixels}})[0][0
 }
 _SNIPPETS["tflite-fp16"] = _SNIPPETS["tflite"]
 
+# Formats that are not used from Python: what to do instead of a snippet.
+_INSTEAD = {
+    "web": """The `{file}` folder is a web page. Browsers do not run a model from a page opened as a
+file, so serve the folder and open it:
+
+```sh
+python3 -m http.server 8000 --directory "{file}"
+```
+
+then open http://localhost:8000/ , pick or drop images, and see the top classes. Copy the
+folder as it is to any web server to share it; `index.html` shows how to call the model from
+JavaScript (ONNX Runtime Web, single-threaded WebAssembly: no special server headers needed).
+""",
+}
+
 _END = """print(labels[int(np.argmax(probabilities))], float(np.max(probabilities)))
 """
 
@@ -71,8 +86,9 @@ def howto_text(card: dict) -> str:
             f"Checked with {agreement['runtime']}: same top answer as the app on "
             f"{agreement['agreeing']} of {agreement['images']} images "
             f"({agreement['top1_agreement']:.1%}).\n\n",
-            "```python\n", _SNIPPETS[fmt].format(file=file), _END, "```\n",
         ]
+        parts += ([_INSTEAD[fmt].format(file=file)] if fmt in _INSTEAD else
+                  ["```python\n", _SNIPPETS[fmt].format(file=file), _END, "```\n"])
         if entry["input"]["scale"] is not None:
             i = entry["input"]
             parts.append(f"\nInput {i['dtype']}, scale {i['scale']:.6g}, zero point "

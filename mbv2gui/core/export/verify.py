@@ -16,6 +16,8 @@ import numpy as np
 from mbv2gui.core.export.formats import MODEL_FILES, ExportError, runner
 
 THRESHOLDS = {"tflite-int8": 0.98}
+# images per call of a format's runner; the web runner starts a browser per call, so gets all
+BATCH_SIZES = {"web": 100_000}
 DEFAULT_THRESHOLD = 0.99
 
 
@@ -52,7 +54,7 @@ def agreement(fmt: str, out_dir, images: np.ndarray, reference: np.ndarray) -> d
     """Runs the export on `images` and compares with the app's `reference` probabilities;
     an ExportError if they agree less than the format's threshold."""
     run, runtime = load_runner(fmt, out_dir)
-    probabilities = predict(run, runtime, fmt, images)
+    probabilities = predict(run, runtime, fmt, images, BATCH_SIZES.get(fmt, 16))
     same = probabilities.argmax(1) == reference.argmax(1)
     result = {"images": int(len(images)), "agreeing": int(same.sum()),
               "top1_agreement": float(same.mean()),
