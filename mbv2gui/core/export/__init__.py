@@ -28,6 +28,7 @@ from mbv2gui.core.errors import JobCancelled
 from mbv2gui.core.export import model_card, samples
 from mbv2gui.core.export.formats import FORMATS, MODEL_FILES, ExportError, check_format, writer
 from mbv2gui.core.export.howto import HOWTO
+from mbv2gui.core.export.record import record
 from mbv2gui.core.jobs import ignore_events, message, never_stop, progress
 from mbv2gui.core.files.partial_outputs import building, check_replaceable, sweep_partial_outputs
 
@@ -120,6 +121,8 @@ def export_run(run_dir, fmt: str, out_path, report=ignore_events, should_stop=ne
         if calibration is not None:
             written["calibration"] = {"images": int(len(calibration)), "source": train_source}
         card = model_card.write_card(run, fmt, staging, written, agreement)
+    record(run.run_dir, fmt, out_dir, written["files"], agreement,
+           card["exports"][fmt]["exported"])
     report(progress(STEPS, STEPS, "Done"))
     return ExportResult(fmt, str(out_dir), written["files"],
                         sum(_size(out_dir / name) for name in written["files"]), agreement,
