@@ -66,7 +66,8 @@ def test_html_report_says_accuracy_classes_matrix_mistakes_and_exports(run_dir, 
     assert not re.search(r'src="(?!data:)', text) and "<script" not in text
     # The curves as a picture, the export and what it was checked against, the version.
     assert 'alt="loss and accuracy per epoch"' in text
-    assert "Web page (runs in a browser)" in text and "30 of 30 validation images" in text
+    assert "Web page (runs in a browser)" in text and "on 30 of 30 images (100.0%)" in text
+    assert "(the images: validation images)" in text
     assert "Chromium 150 (headless)" in text and "mbv2gui 0." in text
 
 

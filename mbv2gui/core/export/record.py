@@ -20,10 +20,13 @@ def recorded(run_dir) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def record(run_dir, fmt: str, out_dir, files: list, agreement: dict, exported: str) -> None:
+def record(run_dir, fmt: str, out_dir, files: list, agreement: dict, exported: str,
+           structure: str | None = None) -> None:
     data = recorded(run_dir)
     data[fmt] = {"out_dir": str(out_dir), "files": list(files), "agreement": agreement,
                  "exported": exported}
+    if structure:  # what was checked of a format that cannot be run here (Core ML off macOS)
+        data[fmt]["structure"] = structure
     path = Path(run_dir) / EXPORTS
     temporary = path.with_name(EXPORTS + ".tmp")
     try:

@@ -79,17 +79,19 @@ def _mistakes_html(mistakes: list[dict]) -> str:
 def _exports_html(exports: dict) -> str:
     if not exports:
         return "<p>This run has not been exported yet.</p>"
-    from mbv2gui.core.export.formats import TITLES
+    from mbv2gui.core.export.formats import TITLES, agreement_words
 
     rows = []
     for fmt, entry in exports.items():
-        a = entry.get("agreement") or {}
-        rows.append([TITLES.get(fmt, fmt), ", ".join(entry.get("files", [])),
-                     f"{a.get('agreeing', '?')} of {a.get('images', '?')} "
-                     f"{a.get('source', 'images')} ({_percent(a.get('top1_agreement'))} same top "
-                     "answer as the app)", a.get("runtime", "?"),
+        agreement = entry.get("agreement") or {}
+        checked = agreement_words(agreement)
+        if agreement.get("source"):
+            checked += f" (the images: {agreement['source']})"
+        if entry.get("structure"):
+            checked += f": {entry['structure']}"
+        rows.append([TITLES.get(fmt, fmt), ", ".join(entry.get("files", [])), checked,
                      str(entry.get("exported", ""))[:16].replace("T", " ")])
-    return _table(["Format", "Files", "Checked against", "Run with", "When"], rows, 99)
+    return _table(["Format", "Files", "How it was checked", "When"], rows, 99)
 
 
 def report_html(content: dict) -> str:
