@@ -18,7 +18,9 @@ SUBCOMMANDS = {
     "train": "Train a classifier on a folder (one subfolder per class) or a project.",
     "predict": "Predict the class of images with a trained run.",
     "evaluate": "Report accuracy, per-class metrics and the confusion matrix of a run.",
-    "export": "Export a run's model to Keras, SavedModel, TFLite or ONNX.",
+    "export": "Export a run's model to Keras, SavedModel, TFLite, ONNX or a web page.",
+    "report": "Write a report of a run (HTML and PDF): data, settings, curves, accuracy, "
+              "confusion matrix, mistakes, exports.",
     "recover": "Make a recovered copy of a damaged project beside it.",
 }
 

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QFileDialog, QH
                                QLabel, QLineEdit, QProgressBar, QPushButton, QRadioButton,
                                QVBoxLayout)
 
-from mbv2gui.core.export.formats import FORMATS
+from mbv2gui.core.export.formats import FORMATS, TITLES as FORMAT_TITLES
 from mbv2gui.gui.shell.settings import settings
 
 TITLES = {"keras": "Keras", "savedmodel": "TensorFlow SavedModel", "tflite": "TensorFlow Lite",
@@ -74,7 +74,7 @@ class ExportDialog(QDialog):
         self.formats = QButtonGroup(self)
         self.buttons = {}
         for fmt, text in FORMATS.items():
-            button = QRadioButton(TITLES[fmt])
+            button = QRadioButton(TITLES.get(fmt, FORMAT_TITLES[fmt]))
             button.setProperty("format", fmt)
             self.formats.addButton(button)
             self.buttons[fmt] = button

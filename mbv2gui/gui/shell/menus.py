@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMessageBox
 
@@ -36,6 +37,7 @@ class Menus:
         self.predict = self._add(file_menu, "&Predict Images…", window.predict_files_dialog,
                                  "Ctrl+P")
         self.export_model = self._add(file_menu, "&Export Model…", self.export_current_run, "Ctrl+E")
+        self.save_report = self._add(file_menu, "Save &Report…", self.save_report_dialog)
         file_menu.addSeparator()
         self.close_project = self._add(file_menu, "&Close Project", window.projects.close_project,
                                        QKeySequence.StandardKey.Close)
@@ -63,7 +65,7 @@ class Menus:
                                          QKeySequence.StandardKey.HelpContents)
         self._add(help_menu, "&Keyboard Shortcuts", self.show_shortcuts, "Ctrl+/")
         self._add(help_menu, "&About mbv2gui", self.show_about)
-        self.project_actions = [self.import_csv, self.predict, self.export_model,
+        self.project_actions = [self.import_csv, self.predict, self.export_model, self.save_report,
                                 self.close_project, *self.views]
 
     def _add(self, menu: QMenu, text: str, slot, shortcut=None) -> QAction:
@@ -74,18 +76,50 @@ class Menus:
         menu.addAction(action)
         return action
 
-    def export_current_run(self) -> None:
-        """Exports the run the Train/Evaluate views show, or the project's best run."""
+    def _current_run(self, title: str, what: str):
+        """The run the Train/Evaluate views show, or the project's best run; None (and said)
+        when there is none."""
         context = self._window.context
         chosen = context.current_run()
         if chosen is None:
-            QMessageBox.information(self._window, "Export Model",
-                                    "There is no trained model to export yet: train one in the "
-                                    "Train view first.")
+            QMessageBox.information(self._window, title, f"There is no trained model {what} "
+                                    "yet: train one in the Train view first.")
+        return chosen
+
+    def export_current_run(self) -> None:
+        """Exports the run the Train/Evaluate views show, or the project's best run."""
+        chosen = self._current_run("Export Model", "to export")
+        if chosen is None:
             return
         from mbv2gui.gui.shell.export_dialog import ExportDialog
 
-        ExportDialog(context, chosen.run_dir, self._window).exec()
+        ExportDialog(self._window.context, chosen.run_dir, self._window).exec()
+
+    def save_report_dialog(self) -> None:
+        """A report of the same run, as an HTML file and a PDF beside it, where the user says."""
+        from PySide6.QtWidgets import QApplication, QFileDialog
+
+        from mbv2gui.core.errors import UserError
+        from mbv2gui.gui.common.report_files import write_report
+
+        chosen = self._current_run("Save Report", "to report on")
+        if chosen is None:
+            return
+        suggested = os.path.join(os.path.expanduser("~"), "mbv2gui report.pdf")
+        path, _ = QFileDialog.getSaveFileName(self._window, "Save Report (HTML and PDF)",
+                                              suggested, "PDF and HTML (*.pdf *.html)")
+        if not path:
+            return
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # a second or two
+        try:
+            written = write_report(chosen.run_dir, path)
+        except UserError as exc:
+            QMessageBox.warning(self._window, "Save Report", exc.message)
+            return
+        finally:
+            QApplication.restoreOverrideCursor()
+        self._window.statusBar().showMessage(
+            "Saved the report: " + " and ".join(str(p) for p in written), 10000)
 
     def set_project_open(self, is_open: bool) -> None:
         for action in self.project_actions:
