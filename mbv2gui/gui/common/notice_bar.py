@@ -13,7 +13,10 @@ from __future__ import annotations
 from typing import Callable
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QToolButton
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton,
+                               QToolButton, QVBoxLayout)
+
+from mbv2gui.gui.common.flow_layout import FlowLayout
 
 Action = tuple[str, Callable[[], None]]
 
@@ -28,15 +31,18 @@ def undo_title(command) -> str:
 
 
 class NoticeBar(QFrame):
-    def __init__(self, parent=None):
+    """`stacked=True` puts the actions on a row under the sentence, for a narrow column (the
+    Train view's controls); by default they stand beside it, for a bar across the window."""
+
+    def __init__(self, parent=None, stacked: bool = False):
         super().__init__(parent)
         self.setObjectName("noticeBar")
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._layout = QHBoxLayout(self)
-        self._layout.setContentsMargins(12, 6, 6, 6)
-        self._layout.addWidget(self.label, 1)
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.label, 1)
         self._buttons: list[QPushButton] = []
         close = QToolButton()
         close.setObjectName("noticeClose")
@@ -44,7 +50,20 @@ class NoticeBar(QFrame):
         close.setToolTip("Dismiss")
         close.clicked.connect(self.hide)
         self._close = close
-        self._layout.addWidget(close)
+        top.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        if stacked:
+            outer = QVBoxLayout(self)
+            outer.setContentsMargins(12, 6, 6, 8)
+            outer.addLayout(top)
+            # The actions wrap onto more rows rather than widen the column.
+            self._layout = FlowLayout(spacing=8)
+            outer.addLayout(self._layout)
+            self._first_action = None
+        else:
+            self._layout = top
+            self.setLayout(top)
+            top.setContentsMargins(12, 6, 6, 6)
+            self._first_action = 1  # after the sentence
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.hide)
@@ -70,7 +89,10 @@ class NoticeBar(QFrame):
             button.setObjectName("noticeAction")
             button.setCursor(Qt.CursorShape.PointingHandCursor)
             button.clicked.connect(callback)
-            self._layout.insertWidget(1 + index, button)
+            if self._first_action is None:  # a flow of actions: in order
+                self._layout.addWidget(button)
+            else:
+                self._layout.insertWidget(self._first_action + index, button)
             self._buttons.append(button)
         self.label.setText(text)
         self.setProperty("level", level)

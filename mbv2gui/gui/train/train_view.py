@@ -125,7 +125,7 @@ class TrainView(QWidget):
         self.result.setWordWrap(True)
         self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.labels_notice = NoticeBar()
-        self.weights_notice = NoticeBar()  # pretrained weights could not be had: what now
+        self.weights_notice = NoticeBar(stacked=True)  # no pretrained weights: what now
 
         left = QWidget()
         left.setObjectName("trainControls")
@@ -137,6 +137,7 @@ class TrainView(QWidget):
         column.addWidget(self.problems_box)
         column.addWidget(self.form)
         column.addWidget(self.start_button)
+        column.addWidget(self.weights_notice)
         if self.context.retrainer is not None:
             self.retrain_box, self.retrain_state = retrain_controls(
                 self.context.retrainer, lambda: self.form.config().to_dict())
@@ -146,7 +147,6 @@ class TrainView(QWidget):
         column.addWidget(self.status)
         column.addWidget(self.result)
         column.addWidget(self.labels_notice)
-        column.addWidget(self.weights_notice)
         column.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -155,6 +155,7 @@ class TrainView(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setFixedWidth(390)
         scroll.setObjectName("trainControlsScroll")
+        self._controls_scroll = scroll
         scroll.setStyleSheet("QScrollArea#trainControlsScroll { background: #ffffff; "
                              "border-right: 1px solid #dfe4ec; }"
                              " QWidget#trainControls { background: #ffffff; }")
@@ -281,6 +282,12 @@ class TrainView(QWidget):
                    "from_scratch": ("Train from Scratch", self._train_from_scratch)}
         buttons = [choices[action] for action in actions if action in choices]
         self.weights_notice.show_notice(message, buttons, level="warning")
+        QTimer.singleShot(0, self._scroll_to_weights_notice)
+
+    def _scroll_to_weights_notice(self) -> None:
+        notice = self.weights_notice  # vertically only: the column never scrolls sideways
+        half = notice.height() // 2
+        self._controls_scroll.ensureVisible(0, notice.y() + half, 0, half + 20)
 
     def _train_from_scratch(self) -> None:
         self.form.set_values(weights="none")
