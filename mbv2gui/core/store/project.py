@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from mbv2gui.core.errors import UserError
+from mbv2gui.core.errors import UserError, free_bytes
 from mbv2gui.core.store.schema import ADDED_LATER, SCHEMA, SCHEMA_VERSION
 from mbv2gui.core.store.sidecar import PROJECT_SUFFIX, sidecar_for
 from mbv2gui.core.store.splits import SPLITS
 from mbv2gui.core.store.check import check_header, check_store, stored_json
-from mbv2gui.core.store.errors import (GuardedConnection, disk_full_error, free_megabytes,
+from mbv2gui.core.store.errors import (GuardedConnection, disk_full_error,
                                        is_disk_full, is_read_only, read_only_reason,
                                        read_only_write_error, store_error)
 
@@ -145,7 +145,7 @@ def _connection(path: Path, read_only: bool, then: str) -> sqlite3.Connection:
         except sqlite3.DatabaseError as exc:
             if db is not None:
                 db.close()
-            if is_disk_full(exc) or (free_megabytes(path) < 1 and not read_only):
+            if is_disk_full(exc) or ((free_bytes(path) or 0) < 1 << 20 and not read_only):
                 raise disk_full_error(path, f"{path}: {exc}", then) from exc
             if is_read_only(exc) and not read_only:
                 raise _ReadOnly(str(exc)) from exc
