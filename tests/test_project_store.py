@@ -4,6 +4,7 @@ version. Damaged, read-only and full project files: test_store_damage.py."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -159,6 +160,27 @@ def test_newer_schema_is_refused(tmp_path):
         Project.open(project.path)
 
 
+def test_suggestions_table_reaches_older_projects_at_open(tmp_path):
+    """A project made before the suggestions table existed opens, and gets the table."""
+    import sqlite3
+
+    project = Project.create(tmp_path / "old")
+    ids, _ = project.add_images([fake(tmp_path / "a.jpg", "aa")])
+    project.close()
+    raw = sqlite3.connect(project.path)
+    raw.execute("DROP TABLE predictions")
+    raw.commit()
+    raw.close()
+    again = Project.open(project.path)
+    try:
+        assert again.suggestions() == {} and again.suggestions_run_id() is None
+        again.store_suggestions("r1", {ids[0]: ("cat", 0.9, "aa")})
+        assert again.suggestions() == {ids[0]: ("cat", 0.9)}
+        assert again.suggestions_run_id() == "r1"
+    finally:
+        again.close()
+
+
 def test_runs_are_recorded(project, tmp_path):
     assert project.runs() == []
     project.record_run("r1", tmp_path / "r1", {"alpha": 0.35}, {"accuracy": 0.9})
@@ -187,3 +209,30 @@ def test_second_connection_sees_commits(project, tmp_path):
         assert project.image(ids[0]).class_id == project.class_by_name("cat").id
     finally:
         other.close()
+
+
+def _record_a_run(path: str) -> None:
+    from mbv2gui.core.store.project import Project as ProjectInChild
+
+    ProjectInChild.open(path).close()  # as a job does: reads with one connection...
+    child = ProjectInChild.open(path)  # ...and records its run with another
+    child.record_run("from-child", Path(path).parent / "run", {}, {})
+    child.close()
+
+
+def test_writes_of_another_process_are_seen_by_an_open_project(tmp_path):
+    """The window keeps its project open while its jobs open their own connections and the
+    engine process writes runs: those writes must reach the window's connection. (A raw read
+    of the file by a second open dropped the first connection's SQLite locks, and the window
+    never saw a finished training's run.)"""
+    import multiprocessing
+
+    project = Project.create(tmp_path / "p.mbv2")
+    Project.open(project.path).close()  # a job's own connection, in the window's process
+    assert project.runs() == []
+    child = multiprocessing.get_context("spawn").Process(target=_record_a_run,
+                                                         args=(str(project.path),))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    assert [run.id for run in project.runs()] == ["from-child"]

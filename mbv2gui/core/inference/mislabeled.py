@@ -236,12 +236,13 @@ def find_likely_mislabeled(project_path, run_dir, report=ignore_events, should_s
 def image_features(project, run, images, report, should_stop) -> tuple[np.ndarray, list[int]]:
     """Pooled features of the run's own backbone for `images` (the engine's feature model and
     cache), and the indices of the images that could be read."""
+    from mbv2gui.core.store.sidecar import features_folder
     from mbv2gui.core.training.features import FeatureCache, compute_features
     from mbv2gui.core.training.model import build_feature_model
 
     size = int(run.config.image_size)
     feature_model = build_feature_model(run.load_model().get_layer("backbone"), size)
-    cache = FeatureCache(project.sidecar / "features", _cache_key(run))
+    cache = FeatureCache(features_folder(project.path), _cache_key(run))
     features, ok, errors = compute_features(
         feature_model, [im.path for im in images], [im.content_hash for im in images], size,
         cache, report, should_stop)

@@ -16,6 +16,9 @@ import hashlib
 from collections import defaultdict
 
 SPLITS = ("auto", "train", "validation", "test")
+ASSIGNED_SPLITS = SPLITS[1:]  # where an image ends up once "auto" is decided
+# Each split in the words the Label view shows, in the order above.
+SPLIT_WORDS = {"auto": "Automatic", "train": "Training", "validation": "Validation", "test": "Test"}
 
 
 def _rank(seed: int, key: str) -> str:

@@ -47,7 +47,7 @@ def latest_run_config(project) -> dict | None:
 def retrain_config(base_config: dict | None):
     """The head-only TrainConfig a quick retrain uses, or a UserError saying why there is none.
     Reads no pixels and imports no TensorFlow: cheap enough to call on any thread."""
-    from mbv2gui.core.training.train import TrainConfig
+    from mbv2gui.core.training.config import TrainConfig
     from mbv2gui.core.training.weights import resolve_weights
 
     base = TrainConfig.from_dict(base_config or {})

@@ -1,6 +1,6 @@
 """The gallery's list model: every image of the project as a light row, filtered.
 
-All rows are read in one query (`core.gallery_query.image_rows`) and kept as tuples; the
+All rows are read in one query (`core/store/queries.py image_rows`) and kept as tuples; the
 filter is a list of ids into them. Changes arrive as `imagesChanged(ids)`: the model re-reads
 just those rows and inserts, removes or updates them in place, so an import landing in batches
 or a key press relabeling one image never resets the view (a reset would lose the scroll
@@ -94,7 +94,7 @@ class GalleryModel(QAbstractListModel):
         self._class_counts: Counter = Counter()
         self._problems = 0
         # Suggested labels for unlabeled images (image id -> (class name, confidence)), from
-        # a run's predictions (core.unlabeled_predictions); shown only while unlabeled.
+        # a run's suggestions (core/inference/suggestions.py); shown only while unlabeled.
         self._suggestions: dict[int, tuple[str, float]] = {}
         # An order to show the images in (image id -> place, e.g. "Label next"); None: as added.
         self._order: dict[int, int] | None = None

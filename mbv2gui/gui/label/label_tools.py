@@ -15,11 +15,8 @@ AS_ADDED, LABEL_NEXT = "As added", "Label next"
 
 
 def current_run_dir(context) -> str | None:
-    """The run the Evaluate/Predict views show, else the project's best run (None: no run)."""
-    from mbv2gui.core.inference.quality import default_run
-
-    project = context.project
-    record = default_run(project.runs() if project is not None else [], context.current_run_id)
+    """The folder of the run every view shows (context.current_run()), None without a run."""
+    record = context.current_run()
     return str(record.run_dir) if record is not None else None
 
 

@@ -23,11 +23,13 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPro
 
 from mbv2gui.core.training.preflight import Problem, check_training_data, trains_from_scratch
 from mbv2gui.core.run_names import record_name
-from mbv2gui.gui import qtfix  # noqa: F401  (a PySide6 bug guard; see its docstring)
 from mbv2gui.gui.train.auto_retrain import retrain_controls
+from mbv2gui.gui.common import colors
 from mbv2gui.gui.common.notice_bar import NoticeBar
+from mbv2gui.gui.shell.jobrunner import TRAINING
 from mbv2gui.gui.train.run_summary import duration, percent, run_result
 from mbv2gui.gui.train.runs_panel import RunsPanel
+from mbv2gui.gui.train.time_left import ESTIMATING, TimeLeft
 from mbv2gui.gui.train.train_form import TrainForm
 from mbv2gui.gui.train.train_plots import TrainPlots
 
@@ -35,7 +37,6 @@ log = logging.getLogger(__name__)
 
 PHASE_TITLES = {"features": "Computing image features", "head": "Training the classifier",
                 "fine_tune": "Fine-tuning the network", "scratch": "Training from scratch"}
-LEVEL_COLORS = {"error": "#b3261e", "warning": "#b26a00"}
 
 
 class ProblemRow(QFrame):
@@ -46,8 +47,8 @@ class ProblemRow(QFrame):
         self.problem = problem
         self.setObjectName("problemRow")
         self.setProperty("level", problem.level)
-        color = LEVEL_COLORS[problem.level]
-        background = "#fdeceb" if problem.blocking else "#fff5e5"
+        color = colors.LEVEL_COLORS[problem.level]
+        background = colors.ERROR_BACKGROUND if problem.blocking else colors.WARNING_BACKGROUND
         self.setStyleSheet(f"QFrame#problemRow {{ background: {background}; border-radius: 6px; }}"
                            f" QFrame#problemRow QLabel {{ color: {color}; }}")
         self.label = QLabel(problem.text)
@@ -79,6 +80,7 @@ class TrainView(QWidget):
         self._phase_started = time.monotonic()
         self._last_run_id = ""
         self._preflight_stale = False
+        self._time_left = TimeLeft()
         self._build()
         self._preflight_timer = QTimer(self)
         self._preflight_timer.setSingleShot(True)
@@ -88,6 +90,7 @@ class TrainView(QWidget):
         context.imagesChanged.connect(lambda _ids: self._on_labels_changed())
         context.classesChanged.connect(self._on_labels_changed)
         self.form.changed.connect(self._preflight_timer.start)
+        context.runsChanged.connect(self._offer_earlier_runs)
         self.runs.runSelected.connect(self._on_run_selected)
         self.runs.compareChanged.connect(lambda _id, history: self.plots.set_comparison(history))
         self._on_project_changed(context.project)
@@ -122,6 +125,7 @@ class TrainView(QWidget):
         self.result.setWordWrap(True)
         self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.labels_notice = NoticeBar()
+        self.weights_notice = NoticeBar(stacked=True)  # no pretrained weights: what now
 
         left = QWidget()
         left.setObjectName("trainControls")
@@ -133,6 +137,7 @@ class TrainView(QWidget):
         column.addWidget(self.problems_box)
         column.addWidget(self.form)
         column.addWidget(self.start_button)
+        column.addWidget(self.weights_notice)
         if self.context.retrainer is not None:
             self.retrain_box, self.retrain_state = retrain_controls(
                 self.context.retrainer, lambda: self.form.config().to_dict())
@@ -150,6 +155,7 @@ class TrainView(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setFixedWidth(390)
         scroll.setObjectName("trainControlsScroll")
+        self._controls_scroll = scroll
         scroll.setStyleSheet("QScrollArea#trainControlsScroll { background: #ffffff; "
                              "border-right: 1px solid #dfe4ec; }"
                              " QWidget#trainControls { background: #ffffff; }")
@@ -161,6 +167,10 @@ class TrainView(QWidget):
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(3000)
         self.log.setPlaceholderText("What the training engine says appears here.")
+        # Readable: lines wrap instead of running off to the right, and the pane shows a dozen
+        # lines, not four (the curves above keep the larger share).
+        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.log.setMinimumHeight(12 * self.log.fontMetrics().lineSpacing())
         self.tabs = QTabWidget()
         self.tabs.addTab(self.runs, "Runs")
         self.tabs.addTab(self.log, "Log")
@@ -196,6 +206,9 @@ class TrainView(QWidget):
         if blocking:
             self._set_result(f"Training cannot start: {blocking[0].text}", "error")
             return False
+        self.weights_notice.hide()
+        if self.form.weights_status().kind == "will_download":
+            return self._download_weights_then_train()
         from mbv2gui.core.training.train import train  # no TensorFlow: train imports it when it runs
 
         config = self.form.config()
@@ -204,30 +217,86 @@ class TrainView(QWidget):
         self.labels_notice.hide()
         self._phase = ""
         self._phase_started = time.monotonic()
+        self._time_left.reset("")
         self._job_project = project.path
         self.plots.start_live("Training… the curves fill in as the model learns.")
         self.log.appendPlainText(f"— Training started {time.strftime('%H:%M:%S')} "
                                  f"({config.image_size} px, alpha {config.alpha}, "
                                  f"weights {config.weights}) —")
-        job = self.context.jobs.start_in_engine(train, str(project.path), config, name="training")
-        job.event.connect(self._on_event)
-        job.progress.connect(self._on_progress)
-        job.finished.connect(self._on_finished)
-        job.failed.connect(self._on_failed)
-        job.cancelled.connect(self._on_cancelled)
-        self._job = job
-        self._set_result("", "info")
-        self.status.setText("Starting… (loading TensorFlow and building the network)")
-        self.progress.setRange(0, 0)  # busy until the first numbers arrive
-        self._update_controls()
+        self._follow(self.context.jobs.start_in_engine(train, str(project.path), config,
+                                                       name="training", kind=TRAINING),
+                     self._on_finished, self._on_cancelled,
+                     "Starting… (loading TensorFlow and building the network)")
         self.trainingStarted.emit()
         return True
+
+    def _follow(self, job, on_finished, on_cancelled, status: str) -> None:
+        """Makes `job` the view's job: its events, progress and end drive the view."""
+        job.event.connect(self._on_event)
+        job.progress.connect(self._on_progress)
+        job.finished.connect(on_finished)
+        job.failed.connect(self._on_failed)
+        job.cancelled.connect(on_cancelled)
+        self._job = job
+        self._set_result("", "info")
+        self.status.setText(status)
+        self.progress.setRange(0, 0)  # busy until the first numbers arrive
+        self._update_controls()
+
+    def _download_weights_then_train(self) -> bool:
+        """Downloads the pretrained weights once (progress, Cancel), then starts the training.
+        A plain download: no TensorFlow, so a thread of the window is enough."""
+        from mbv2gui.core.training.weights_download import download_imagenet
+        from mbv2gui.gui.train.train_form import mirror_url
+
+        config = self.form.config()
+        self._phase = "download"
+        self._job_project = self.context.project.path
+        self._follow(self.context.jobs.start(download_imagenet, config.alpha, config.image_size,
+                                             base_url=mirror_url(),
+                                             name="downloading pretrained weights"),
+                     self._on_weights_downloaded, self._on_download_cancelled,
+                     "Downloading the pretrained weights (a few MB, once; they make a good model "
+                     "from a few images per class)…")
+        return True
+
+    def _on_weights_downloaded(self, path) -> None:
+        self._end_job()
+        self.log.appendPlainText(f"Pretrained weights downloaded: {path}")
+        self.form.set_config(self.form.config())  # the sentence now says where they came from
+        self.start_training()
+
+    def _on_download_cancelled(self) -> None:
+        if self._end_job():
+            self._set_result("The download was cancelled, so training did not start.", "warning")
+        self.status.setText("")
+        self._update_controls()
+
+    def _offer_weights_actions(self, message: str, actions: tuple[str, ...]) -> None:
+        """What to do when the pretrained weights cannot be had: try again, choose a file, or
+        train from scratch, as buttons under the sentence."""
+        choices = {"retry": ("Try Again", self.start_training),
+                   "choose_file": ("Choose a File…", self.form.choose_weights_file),
+                   "from_scratch": ("Train from Scratch", self._train_from_scratch)}
+        buttons = [choices[action] for action in actions if action in choices]
+        self.weights_notice.show_notice(message, buttons, level="warning")
+        QTimer.singleShot(0, self._scroll_to_weights_notice)
+
+    def _scroll_to_weights_notice(self) -> None:
+        notice = self.weights_notice  # vertically only: the column never scrolls sideways
+        half = notice.height() // 2
+        self._controls_scroll.ensureVisible(0, notice.y() + half, 0, half + 20)
+
+    def _train_from_scratch(self) -> None:
+        self.form.set_values(weights="none")
+        self.start_training()
 
     def stop_training(self) -> None:
         """Asks the training to stop; it keeps the best model trained so far."""
         if self.is_training():
             self._job.cancel()
-            self.status.setText("Stopping… the best model so far is being saved.")
+            self.status.setText("Stopping the download…" if self._phase == "download" else
+                                "Stopping… the best model so far is being saved.")
             self._update_controls()
 
     # ----------------------------------------------------------------- project and labels
@@ -237,6 +306,8 @@ class TrainView(QWidget):
             # about it in this project (its run, if any, is recorded in its own project).
             self._job.cancel()
         self.form.set_project(project)
+        self._offer_earlier_runs()
+        self.weights_notice.hide()
         self.plots.clear()
         self.log.clear()
         self._set_result("", "info")
@@ -250,6 +321,11 @@ class TrainView(QWidget):
         # The runs list reloaded before us (it listens first): show its selected run's curves.
         self._on_run_selected(self.runs.selected_run_id(),
                               self._history_of(self.runs.selected_run_id()))
+
+    def _offer_earlier_runs(self) -> None:
+        """The project's runs, as starting points in the form's "Start from"."""
+        project = self._project_ok()
+        self.form.set_runs(project.runs() if project is not None else [])
 
     def _on_labels_changed(self) -> None:
         if self.is_training() and not self._job.cancel_requested():
@@ -323,9 +399,12 @@ class TrainView(QWidget):
         blocked = any(p.blocking for p in self.problems)
         if training:
             stopping = self._job.cancel_requested()
-            self.start_button.setText("Stopping…" if stopping else "Stop")
+            downloading = self._phase == "download"
+            self.start_button.setText("Stopping…" if stopping else
+                                      "Cancel Download" if downloading else "Stop")
             self.start_button.setEnabled(not stopping)
-            self.start_button.setToolTip("Stop now and keep the best model trained so far.")
+            self.start_button.setToolTip("Stop the download; nothing is kept." if downloading
+                                         else "Stop now and keep the best model trained so far.")
         else:
             self.start_button.setText("Start Training")
             self.start_button.setEnabled(has_project and not blocked)
@@ -337,7 +416,7 @@ class TrainView(QWidget):
 
     def _set_result(self, text: str, level: str) -> None:
         self.result.setText(text)
-        color = LEVEL_COLORS.get(level, "#1f2733")
+        color = colors.LEVEL_COLORS.get(level, "#1f2733")
         self.result.setStyleSheet(f"color: {color};")
         self.result.setVisible(bool(text))
 
@@ -365,23 +444,31 @@ class TrainView(QWidget):
         if total:
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(1000 * done / max(1, total)))
-            self.status.setText(f"{message or PHASE_TITLES.get(self._phase, 'Working')}: "
-                                f"{done} of {total} images")
+            if self._phase == "download":  # the message counts megabytes itself
+                self.status.setText(message)
+            else:
+                self.status.setText(f"{message or PHASE_TITLES.get(self._phase, 'Working')}: "
+                                    f"{done} of {total} images")
 
     def _on_batch(self, event: dict) -> None:
         if self._job is None or self._job.cancel_requested():
             return
-        eta = float(event.get("eta_seconds") or 0.0)
-        elapsed = time.monotonic() - self._phase_started
+        phase = event.get("phase", self._phase)
+        epoch, epochs = int(event.get("epoch") or 1), int(event.get("epochs") or 0)
+        step, steps = int(event.get("step") or 0), max(1, int(event.get("steps") or 1))
         self.progress.setRange(0, 1000)
-        self.progress.setValue(int(1000 * elapsed / max(1e-6, elapsed + eta)))
+        if epochs:  # the share of this phase's batches done
+            self.progress.setValue(int(1000 * ((epoch - 1) * steps + step) / (epochs * steps)))
+        left = self._time_left.update(phase, epoch, step, steps, epochs)
         speed = event.get("images_per_second")
-        parts = [f"{PHASE_TITLES.get(event.get('phase', self._phase), 'Training')}, "
-                 f"epoch {event.get('epoch')} (batch {event.get('step')} of {event.get('steps')})"]
+        of_epochs = f" of {epochs}" if epochs else ""
+        parts = [f"{PHASE_TITLES.get(phase, 'Training')}: epoch {epoch}{of_epochs}"]
         if isinstance(speed, (int, float)):
             parts.append(f"{speed:.0f} images/s")
-        parts.append(f"about {duration(eta)} left")
+        # "at most": early stopping may end it sooner.
+        parts.append(ESTIMATING if left is None else f"at most {duration(left)} left")
         self.status.setText(" · ".join(parts))
+        self.status.setToolTip(f"Batch {step} of {steps} in this epoch.")
 
     def _on_epoch(self, event: dict) -> None:
         words = [f"Epoch {event.get('epoch')} of {event.get('epochs')}",
@@ -425,10 +512,14 @@ class TrainView(QWidget):
         self.trainingEnded.emit("finished")
 
     def _on_failed(self, message: str, detail: str) -> None:
+        actions = self._job.failure_actions if self._job is not None else ()
         ours = self._end_job()
         self.progress.setValue(0)
         self.status.setText("")
-        if ours:
+        if ours and actions:
+            self._offer_weights_actions(message, actions)
+            self.log.appendPlainText(f"{message}\n{detail}".rstrip())
+        elif ours:
             self._set_result(message, "error")
             self.log.appendPlainText(f"Error: {message}")
             if detail:
@@ -451,7 +542,7 @@ class TrainView(QWidget):
 
     # ----------------------------------------------------------------- past runs
     def _history_of(self, run_id: str):
-        from mbv2gui.gui.train.runs_panel import load_history
+        from mbv2gui.core.runs import load_history
 
         record = self.runs._records.get(run_id)
         return load_history(record.run_dir) if record else None
