@@ -236,6 +236,7 @@ def find_likely_mislabeled(project_path, run_dir, report=ignore_events, should_s
 def image_features(project, run, images, report, should_stop) -> tuple[np.ndarray, list[int]]:
     """Pooled features of the run's own backbone for `images` (the engine's feature model and
     cache), and the indices of the images that could be read."""
+    from mbv2gui.core.inference.runtime import run_folder
     from mbv2gui.core.training.features import FeatureCache, compute_features
     from mbv2gui.core.training.model import build_feature_model
 
@@ -244,7 +245,7 @@ def image_features(project, run, images, report, should_stop) -> tuple[np.ndarra
     cache = FeatureCache(project.sidecar / "features", _cache_key(run))
     features, ok, errors = compute_features(
         feature_model, [im.path for im in images], [im.content_hash for im in images], size,
-        cache, report, should_stop)
+        cache, report, should_stop, runtime_folder=run_folder(run) / "features")
     if errors:
         report(message(f"{len(errors)} image(s) could not be read and were left out.", "warning"))
     usable = [i for i in range(len(images)) if ok[i]]

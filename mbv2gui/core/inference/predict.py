@@ -24,11 +24,11 @@ def predict_files(run, paths: Sequence[str], report=ignore_events, should_stop=n
                   top_k: int = 3, batch_size: int = 32) -> list[dict]:
     """One dict per path, in order: path, label, confidence, top_k [(label, probability)],
     error (None, or the sentence saying why the file could not be read)."""
-    from mbv2gui.core.training.model import compiled_forward
+    from mbv2gui.core.inference.runtime import forward_for, run_folder
     from mbv2gui.core.training.pipeline import iter_batches
 
-    model = run.load_model()
-    forward = compiled_forward(model)
+    forward = forward_for(run.load_model(), run_folder(run), report, prune=True,
+                          size=int(run.config.image_size), images=len(paths))
     names = list(run.class_names)
     size = int(run.config.image_size)
     k = max(1, min(int(top_k), len(names)))

@@ -63,9 +63,11 @@ class FeatureCache:
 
 def compute_features(feature_model, paths: Sequence[str], hashes: Sequence[str], image_size: int,
                      cache: FeatureCache | None, report: Callable, should_stop: Callable,
-                     batch_size: int = 32):
+                     batch_size: int = 32, runtime_folder: Path | None = None):
     """(features (n, d) float32, readable mask, {index: ImageError}) for the images.
-    Cached vectors are reused; the rest are decoded in parallel and run through the model."""
+    Cached vectors are reused; the rest are decoded in parallel and run through the model on
+    the fastest runtime (core/inference/runtime.py), its conversion kept in `runtime_folder`
+    (default: `runtime` in the cache's folder, which belongs to one backbone)."""
     from mbv2gui.core.training.pipeline import iter_batches
 
     n = len(paths)
@@ -76,11 +78,9 @@ def compute_features(feature_model, paths: Sequence[str], hashes: Sequence[str],
     errors = {}
     done = len(vectors)
     report(progress(done, n, f"Computing image features ({done} of {n} cached)"))
-    from mbv2gui.core.training.model import compiled_forward
-
     if cache and todo:
         cache.ensure_room(len(todo), int(feature_model.output_shape[-1]))
-    predict = compiled_forward(feature_model)
+    predict = _forward(feature_model, runtime_folder, cache, report, len(todo)) if todo else None
     for indices, batch, failures in iter_batches([paths[i] for i in todo], image_size,
                                                  batch_size, should_stop):
         errors.update((todo[i], exc) for i, exc in failures)
@@ -99,3 +99,9 @@ def compute_features(feature_model, paths: Sequence[str], hashes: Sequence[str],
     ok = np.array([i in vectors for i in range(n)], dtype=bool)
     return features, ok, errors
 
+
+def _forward(feature_model, runtime_folder, cache, report, images: int):
+    from mbv2gui.core.inference.runtime import forward_for
+
+    folder = runtime_folder or (cache.folder / "runtime" if cache else None)
+    return forward_for(feature_model, folder, report, prune=folder is not None, images=images)
