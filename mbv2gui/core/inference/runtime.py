@@ -73,6 +73,20 @@ def forward_for(model, folder: Path | None, report: Callable = ignore_events,
     return fast if reason is None else _fall_back(keras_forward, report, reason)
 
 
+def run_forward(run, report: Callable = ignore_events, images: int | None = None) -> Forward:
+    """The run's classifier at its image size, its conversion in the run folder. Kept on the
+    loaded model, so a job predicting in chunks hashes and opens it once."""
+    model = run.load_model()
+    kept = getattr(model, "_mbv2_runtime", None)
+    if kept is not None and (kept.runtime != "keras" or "fallback_reason" in kept.check):
+        return kept
+    forward = forward_for(model, run_folder(run), report, prune=True,
+                          size=int(run.config.image_size), images=images)
+    if forward.runtime != "keras" or "fallback_reason" in forward.check:
+        model._mbv2_runtime = forward
+    return forward
+
+
 def default_folder() -> Path:
     from mbv2gui.core.training.features import user_cache_dir
 
