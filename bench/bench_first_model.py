@@ -75,6 +75,10 @@ def main() -> None:
         config = TrainConfig(image_size=args.size, alpha=args.alpha, weights=str(weights),
                              epochs=args.epochs)
         shared = work / "converted-cache"
+        # TensorFlow's first training in a process pays its one-off start: not either side's
+        small = image_folder(100, work / "warm")
+        with keras_only():
+            first_model(small, config, work / "warm-cache", work)
         with keras_only():
             before = first_model(data, config, work / "cold-keras", work)
         after_first = first_model(data, config, shared, work)

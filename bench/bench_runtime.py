@@ -45,12 +45,13 @@ START = 64
 @contextmanager
 def keras_only():
     """Today's path: every forward-only job on Keras."""
-    original = runtime.forward_for
+    original = runtime.forward_for, runtime.run_forward
     runtime.forward_for = lambda model, *a, **k: runtime._keras(model)
+    runtime.run_forward = lambda run, *a, **k: runtime._keras(run.load_model())
     try:
         yield
     finally:
-        runtime.forward_for = original
+        runtime.forward_for, runtime.run_forward = original
 
 
 def jpegs(size: int, count: int, folder: Path) -> list[str]:

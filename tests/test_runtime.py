@@ -159,3 +159,23 @@ def test_a_few_images_run_on_keras_unless_the_model_was_converted_before(models,
     runtime.forward_for(features, tmp_path, images=runtime.CONVERT_FROM)
     assert runtime.forward_for(features, tmp_path, images=10).runtime == "onnxruntime"
     assert runtime.conversions == before + 1
+
+
+def test_the_feature_cache_is_filled_by_the_fast_runtime_like_keras(models, tmp_path,
+                                                                   monkeypatch):
+    from mbv2gui.core.training.features import FeatureCache, compute_features
+
+    features, _ = models
+    made = make_class_tree(tmp_path / "data", per_class=2, size=40)
+    paths = [str(p) for group in made.values() for p in group]
+    hashes = [f"{i:040x}" for i in range(len(paths))]
+    monkeypatch.setattr(runtime, "CONVERT_FROM", 3)
+    cache = FeatureCache(tmp_path / "cache", "key")
+    fast, ok, errors = compute_features(features, paths, hashes, SIZE, cache, lambda e: None,
+                                        lambda: False, batch_size=4)
+    assert ok.all() and not errors
+    assert len(list((cache.folder / "runtime").glob("*.onnx"))) == 1  # under the feature cache
+    # the training path's pixels (the same loader and resize) through Keras
+    expected = M.compiled_forward(features)(np.stack([decode_resized(p, SIZE) for p in paths]))
+    assert close(expected, fast) <= MATCH
+    assert close(expected, np.stack([cache.get(h) for h in hashes])) <= MATCH
