@@ -4,6 +4,7 @@ version. Damaged, read-only and full project files: test_store_damage.py."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -187,3 +188,30 @@ def test_second_connection_sees_commits(project, tmp_path):
         assert project.image(ids[0]).class_id == project.class_by_name("cat").id
     finally:
         other.close()
+
+
+def _record_a_run(path: str) -> None:
+    from mbv2gui.core.store.project import Project as ProjectInChild
+
+    ProjectInChild.open(path).close()  # as a job does: reads with one connection...
+    child = ProjectInChild.open(path)  # ...and records its run with another
+    child.record_run("from-child", Path(path).parent / "run", {}, {})
+    child.close()
+
+
+def test_writes_of_another_process_are_seen_by_an_open_project(tmp_path):
+    """The window keeps its project open while its jobs open their own connections and the
+    engine process writes runs: those writes must reach the window's connection. (A raw read
+    of the file by a second open dropped the first connection's SQLite locks, and the window
+    never saw a finished training's run.)"""
+    import multiprocessing
+
+    project = Project.create(tmp_path / "p.mbv2")
+    Project.open(project.path).close()  # a job's own connection, in the window's process
+    assert project.runs() == []
+    child = multiprocessing.get_context("spawn").Process(target=_record_a_run,
+                                                         args=(str(project.path),))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    assert [run.id for run in project.runs()] == ["from-child"]

@@ -163,12 +163,13 @@ def test_settings_are_remembered_per_project(qtbot, context, tmp_path):
 def test_weights_file_choice_is_a_sentence(qtbot, context, tmp_path):
     context.set_project(make_project(tmp_path))
     view = open_view(qtbot, context)
-    view.form.use_weights_file(str(tmp_path / "nothing.h5"))
-    assert view.form.config().weights.endswith("nothing.h5")
-    assert "does not exist" in view.form.weights_sentence.text()
-    (tmp_path / "mine.h5").write_bytes(b"x")  # refused when chosen, not when training fails
-    view.form.use_weights_file(str(tmp_path / "mine.h5"))
-    assert "mine.h5 is damaged or is not a model file" in view.form.weights_sentence.text()
+    # Refused when chosen, not when training fails; the previous choice stays.
+    assert not view.form.use_weights_file(str(tmp_path / "nothing.h5"))
+    assert view.form.config().weights == "auto"
+    assert "does not exist" in view.form.weights_refusal.text()
+    (tmp_path / "mine.h5").write_bytes(b"x")
+    assert not view.form.use_weights_file(str(tmp_path / "mine.h5"))
+    assert "mine.h5 is damaged or is not a model file" in view.form.weights_refusal.text()
 
 
 def write_run(project, run_id, history, accuracy):
@@ -250,7 +251,8 @@ def test_failure_is_a_sentence(qtbot, context, tmp_path):
     context.set_project(make_project(tmp_path))
     view = open_view(qtbot, context)
     view.form.set_values(**TINY)
-    view.form.use_weights_file(str(tmp_path / "gone.h5"))
+    view.form.set_values(weights=str(tmp_path / "gone.h5"))  # a saved choice whose file went
+    assert "does not exist" in view.form.weights_sentence.text()
     with qtbot.waitSignal(view.trainingEnded, timeout=60_000) as ended:
         assert view.start_training()
     assert ended.args == ["failed"]

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from mbv2gui.core.errors import UserError
+from mbv2gui.core.run_names import start_point
 from mbv2gui.core.training.weights import (
-    bundled_imagenet_files, describe_weights, imagenet_file_name, resolve_weights,
-    start_point_words)
+    bundled_imagenet_files, describe_weights, imagenet_file_name, resolve_weights)
 
 
 @pytest.fixture
@@ -105,8 +105,8 @@ def test_an_unusable_choice_is_described_not_raised(places, tmp_path):
 
 
 def test_runs_list_words_never_say_auto():
-    assert start_point_words({"weights": "auto"}, {"pretrained": True}) == "pretrained (ImageNet)"
-    assert start_point_words({"weights": "auto"}, {"pretrained": False}) == "from scratch"
-    assert start_point_words({"weights": "none"}, {}) == "from scratch"
-    assert start_point_words({"weights": "auto"}, {"start_point": "from the run of 6 Dec 01:06"}) \
+    assert start_point({"weights": "auto"}, {"pretrained": True}) == "pretrained (ImageNet)"
+    assert start_point({"weights": "auto"}, {"pretrained": False}) == "from scratch"
+    assert start_point({"weights": "none"}, {}) == "from scratch"
+    assert start_point({"weights": "auto"}, {"start_point": "from the run of 6 Dec 01:06"}) \
         == "from the run of 6 Dec 01:06"

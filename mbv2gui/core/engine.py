@@ -172,7 +172,7 @@ class _Engine:
         except JobCancelled:
             end = ("cancelled", None)
         except UserError as exc:
-            end = ("failed", (exc.message, exc.detail))
+            end = ("failed", exc)  # a UserError pickles whole, with its actions
         except BaseException as exc:  # noqa: BLE001 - the window turns it into a sentence
             end = ("failed", (None, "".join(traceback.format_exception(exc))))
         try:

@@ -289,6 +289,8 @@ def run_in_engine(engine: EngineClient, fn, args: tuple, kwargs: dict, *, report
             return payload
         if kind == "cancelled":
             raise JobCancelled()
+        if isinstance(payload, UserError):
+            raise payload
         text, detail = payload
         if text is None:
             what = f" while {job_name}" if job_name else ""

@@ -1,7 +1,9 @@
 """Errors a non-programmer can read.
 
 Every error the core raises on purpose is a `UserError`: `message` is one plain sentence
-(which file, what is wrong, what to do), `detail` is the technical text shown under it.
+(which file, what is wrong, what to do), `detail` is the technical text shown under it, and
+`actions` names what the person can do next (e.g. "retry", "choose_file", "from_scratch"), for
+a window to offer as buttons; it crosses the engine process and the job runner with the error.
 """
 
 from __future__ import annotations
@@ -15,10 +17,14 @@ from pathlib import Path
 class UserError(Exception):
     """A problem the user can understand and act on."""
 
-    def __init__(self, message: str, detail: str = ""):
+    def __init__(self, message: str, detail: str = "", actions: tuple[str, ...] = ()):
         super().__init__(message)
         self.message = message
         self.detail = detail
+        self.actions = tuple(actions)
+
+    def __reduce__(self):  # pickles intact (the engine process sends errors to the window)
+        return (UserError, (self.message, self.detail, self.actions))
 
     def __str__(self) -> str:
         return self.message

@@ -63,8 +63,11 @@ def _earlier_run_folder(weights: str) -> Path | None:
 
 def start_point(config, metrics: dict | None = None) -> str:
     """Where the backbone started, in words: "pretrained (ImageNet)", "from scratch", "from
-    the run of 5 Dec 17:20" or "from the weights file x.h5"."""
+    the run of 5 Dec 17:20" or "from the weights file x.h5"; never "auto". Runs trained since
+    start points were named keep the words in metrics.json ("start_point")."""
     metrics = metrics or {}
+    if metrics.get("start_point"):
+        return str(metrics["start_point"])
     if trained_from_scratch(config, metrics):
         return "from scratch"
     weights = str(_config_dict(config).get("weights") or "auto")
@@ -76,6 +79,32 @@ def start_point(config, metrics: dict | None = None) -> str:
         stamp = when(None, folder.name)
         return f"from the run of {stamp}" if stamp else "from an earlier run"
     return f"from the weights file {Path(weights).name}"
+
+
+def earlier_run(run_dir) -> str:
+    """"the run of 6 Dec 01:06 (51% validation accuracy)": an earlier run as a starting point,
+    from its folder name (the time it started) and metrics.json."""
+    run_dir = Path(run_dir)
+    stamp = when(None, run_dir.name)
+    if not stamp:  # a folder named by hand (`mbv2gui train --out`): when it was written
+        try:
+            stamp = when(time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(
+                (run_dir / "model.keras").stat().st_mtime)))
+        except OSError:
+            stamp = ""
+    words = f"the run of {stamp}" if stamp else f"the run in {run_dir.name}"
+    accuracy = _read_json(run_dir / "metrics.json").get("val_accuracy")
+    if isinstance(accuracy, (int, float)):
+        words += f" ({accuracy:.0%} validation accuracy)"
+    return words
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def run_name(config, metrics: dict | None, created: str | None = None, run_id: str = "") -> str:
@@ -97,10 +126,5 @@ def record_name(record) -> str:
 def folder_name(run_dir) -> str:
     """The name of a run folder (its config.json and metrics.json; "Run" when unreadable)."""
     run_dir = Path(run_dir)
-    data = {}
-    for key in ("config", "metrics"):
-        try:
-            data[key] = json.loads((run_dir / f"{key}.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            data[key] = {}
-    return run_name(data["config"], data["metrics"], None, run_dir.name)
+    return run_name(_read_json(run_dir / "config.json"), _read_json(run_dir / "metrics.json"),
+                    None, run_dir.name)

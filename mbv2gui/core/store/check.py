@@ -1,8 +1,8 @@
 """What opening a project checks, so that a damaged file is named once, at open, with a
 sentence, instead of failing later in a query the window or a job happens to make.
 
-`check_header(path)` runs before SQLite touches the file (an empty file or another kind of
-file is never turned into a database by opening it); `check_store(db, path)` runs on the open
+`check_header(path)` runs before the project is opened for writing (an empty file or another
+kind of file is never turned into a database by opening it); `check_store(db, path)` runs on the open
 connection: SQLite's own page check, the tables and columns SCHEMA defines, the schema version,
 and every JSON value (settings, runs) the store will later parse.
 """
@@ -10,28 +10,47 @@ and every JSON value (settings, runs) the store will later parse.
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 from pathlib import Path
 
 from mbv2gui.core.errors import UserError
 from mbv2gui.core.store.schema import SCHEMA_VERSION, expected_columns
 from mbv2gui.core.store.errors import ProjectDamaged
 
-SQLITE_HEADER = b"SQLite format 3\x00"
+SQLITE_NOTADB = 26  # SQLite's result code for "file is not a database"
 
 
 def check_header(path: Path) -> None:
+    """Refuses an empty file or one that is not an SQLite database, before the real open.
+
+    It never reads the file itself: closing a descriptor of a database file that SQLite also
+    holds open in this process drops SQLite's POSIX locks on it (sqlite.org/howtocorrupt.html,
+    section 2.2). That let a project opened twice in one process (every job opens its own
+    connection) write while another process read, which then never saw the write (a training
+    in the engine process whose run did not appear in the window), and can corrupt the file.
+    SQLite itself, asked read-only, says whether the file is a database."""
     try:
-        with open(path, "rb") as file:
-            header = file.read(len(SQLITE_HEADER))
+        size = os.stat(path).st_size
     except OSError as exc:
         raise UserError(f"The project file {path.name} cannot be read ({exc.strerror}).",
                         str(exc)) from exc
-    if not header:
+    if size == 0:
         raise ProjectDamaged(path, "the file is empty (0 bytes), so there is nothing in it to "
                              "recover", recoverable=False)
-    if header != SQLITE_HEADER:
-        raise ProjectDamaged(path, "it is not an SQLite database (it is another kind of file, "
-                             "or was damaged from its first bytes on)", recoverable=False)
+    probe = None
+    try:
+        probe = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=10.0)
+        probe.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorcode", None) == SQLITE_NOTADB:
+            raise ProjectDamaged(path, "it is not an SQLite database (it is another kind of "
+                                 "file, or was damaged from its first bytes on)",
+                                 recoverable=False) from exc
+        # Locked, read-only, I/O: the real open that follows tells these apart.
+    finally:
+        if probe is not None:
+            probe.close()
 
 
 def stored_json(text, path: Path, what: str):

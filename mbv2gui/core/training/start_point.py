@@ -13,12 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 import zipfile
 from pathlib import Path
 
 from mbv2gui.core.errors import UserError
-from mbv2gui.core.training.weights import IMAGENET_ALPHAS, Weights, day_words
+from mbv2gui.core.run_names import earlier_run
+from mbv2gui.core.training.weights import IMAGENET_ALPHAS, Weights
 
 _CHOOSE_ELSE = "choose a run folder, a .keras model or an .h5 weights file, or train from scratch"
 _KNOWN_ALPHAS = sorted(set(IMAGENET_ALPHAS) | {0.25, 0.6, 0.9, 1.25, 1.5, 2.0})
@@ -159,29 +159,6 @@ def _run_folder(path: Path) -> Path | None:
     return None
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
-def run_words(run_dir) -> str:
-    """"the run of 6 Dec 01:06 (51% validation accuracy)": a run named in words, from its
-    folder name (the time it started) and metrics.json."""
-    run_dir = Path(run_dir)
-    try:
-        started = time.mktime(time.strptime(run_dir.name[:15], "%Y%m%d-%H%M%S"))
-    except ValueError:  # a folder named by hand (`mbv2gui train --out`): when it was written
-        started = (run_dir / "model.keras").stat().st_mtime
-    words = f"the run of {day_words(started, with_time=True)}"
-    accuracy = _read_json(run_dir / "metrics.json").get("val_accuracy")
-    if isinstance(accuracy, (int, float)):
-        words += f" ({accuracy:.0%} validation accuracy)"
-    return words
-
-
 def _content_identity(prefix: str, path: Path) -> str:
     """The feature-cache identity of a starting point: its content, so another file (or the
     same name retrained) never reuses features computed with other weights."""
@@ -206,7 +183,7 @@ def check_start_point(choice, alpha: float, size: int) -> Weights:
                             f"model.keras); {_CHOOSE_ELSE}.")
     if path.suffix.lower() == ".keras":
         _check_keras(path, alpha, size)
-        origin = run_words(run_dir) if run_dir is not None else f"the model {path.name}"
+        origin = earlier_run(run_dir) if run_dir is not None else f"the model {path.name}"
         return Weights("model", str(path), f"Starting from {origin}: its backbone is reused and "
                        "the classifier is trained again for your classes.",
                        _content_identity("model", path), f"from {origin.split(' (')[0]}")

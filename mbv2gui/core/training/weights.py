@@ -75,8 +75,7 @@ class WeightsUnavailable(UserError):
     ACTIONS = ("retry", "choose_file", "from_scratch")
 
     def __init__(self, message: str, detail: str = "", actions: tuple = ACTIONS):
-        super().__init__(message, detail)
-        self.actions = tuple(actions)
+        super().__init__(message, detail, actions)
 
     def __reduce__(self):  # crosses a process boundary (the engine process) intact
         return (type(self), (self.message, self.detail, self.actions))
@@ -188,10 +187,10 @@ def resolve_weights(choice: str, alpha: float, size: int, allow_download: bool =
 
 
 # ------------------------------------------------------------------------ for the Train view
-def day_words(timestamp: float, with_time: bool = False) -> str:
-    """"6 Dec 2026" (or "6 Dec 01:06"): a date a person reads, the same on every platform."""
+def _day(timestamp: float) -> str:
+    """"6 Dec 2026": a date a person reads, the same on every platform."""
     t = time.localtime(timestamp)
-    return f"{t.tm_mday} {time.strftime('%b %H:%M' if with_time else '%b %Y', t)}"
+    return f"{t.tm_mday} {time.strftime('%b %Y', t)}"
 
 
 def describe_weights(choice: str, alpha: float, size: int,
@@ -227,18 +226,6 @@ def describe_weights(choice: str, alpha: float, size: int,
     if found.parent == bundled_weights_dir():
         return WeightsStatus("bundled", f"Pretrained on ImageNet (included with the app): {_WHY}"
                              ".", True, str(found), PRETRAINED_SHORT)
-    return WeightsStatus("cached", f"Pretrained on ImageNet (downloaded on {day_words(found.stat().st_mtime)}): {_WHY}.",
+    return WeightsStatus("cached", f"Pretrained on ImageNet (downloaded on "
+                         f"{_day(found.stat().st_mtime)}): {_WHY}.",
                          True, str(found), PRETRAINED_SHORT)
-
-
-def start_point_words(config: dict, metrics: dict) -> str:
-    """A few words for a run in a list: how its training started ("pretrained (ImageNet)",
-    "from scratch", "from the run of 6 Dec 01:06"…), never "auto"."""
-    if metrics.get("start_point"):
-        return str(metrics["start_point"])
-    weights = str((config or {}).get("weights") or "auto")
-    if weights == "none" or metrics.get("pretrained") is False:
-        return SCRATCH_SHORT
-    if _is_keyword(weights):
-        return PRETRAINED_SHORT
-    return f"from {Path(weights).name}"

@@ -81,6 +81,9 @@ class Job:
         # Whether closing the window should ask first. Background chores (a file check, a
         # lookup) set it to False: they are cancelled without a question.
         self.ask_before_quit = True
+        # What the person can do after a failure (UserError.actions, e.g. "retry"), set before
+        # `failed` is emitted; empty when the failure offers nothing particular.
+        self.failure_actions: tuple[str, ...] = ()
         self._fn, self._args, self._kwargs = fn, args, kwargs
         self._stop = threading.Event()
         self._lock = threading.Condition()
@@ -139,6 +142,7 @@ class Job:
         except JobCancelled:
             end = ("cancelled", None)
         except UserError as exc:
+            self.failure_actions = exc.actions  # read by the failed() handler, if it wants them
             end = ("failed", (exc.message, exc.detail))
         except BaseException as exc:  # noqa: BLE001 - any crash becomes a sentence, not an exit
             what = f" while {self.name}" if self.name else ""

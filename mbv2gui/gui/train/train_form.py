@@ -2,7 +2,12 @@
 open for input size, alpha, weights, epochs, fine-tuning, augmentation, validation split,
 batch size and seed. Settings are remembered per project (project setting "train_config").
 `TrainForm.config()` gives the core TrainConfig; no TensorFlow is touched here (which ImageNet
-weights exist is a look at a few file names, see mbv2gui.core.training.weights)."""
+weights exist is a look at a few file names, see mbv2gui.core.training.weights).
+
+"Start from" offers pretrained ImageNet weights (the default), training from scratch, a weights
+file or model, and every earlier run of the project with the same image size and width. A file
+or run that cannot be a starting point is refused the moment it is chosen, with the reason in
+words (mbv2gui.core.training.start_point), never accepted and failing later."""
 
 from __future__ import annotations
 
@@ -12,22 +17,24 @@ import sqlite3
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout,
-                               QHBoxLayout,
-                               QLabel, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget)
+                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox,
+                               QToolButton, QVBoxLayout, QWidget)
 
 from mbv2gui.core.errors import UserError
+from mbv2gui.core.run_names import record_name
 from mbv2gui.core.training.train import TrainConfig
-from mbv2gui.core.training.weights import IMAGENET_ALPHAS, IMAGENET_SIZES, resolve_weights
+from mbv2gui.core.training.weights import IMAGENET_ALPHAS, URL_VARIABLE, describe_weights
+from mbv2gui.gui.shell.settings import settings
 
 log = logging.getLogger(__name__)
 
 SETTING_KEY = "train_config"
 SIZES = (32, 64, 96, 128, 160, 192, 224)
 ALPHAS = IMAGENET_ALPHAS
-WEIGHT_CHOICES = (("auto", "Automatic (ImageNet if found)"),
-                  ("imagenet", "ImageNet"),
-                  ("none", "None: train from scratch"),
-                  ("file", "A weights file"))
+WEIGHT_CHOICES = (("auto", "Pretrained on ImageNet"),
+                  ("none", "Nothing: train from scratch"),
+                  ("file", "A weights file or model…"))
+MIRROR_KEY = "weightsUrl"  # app setting: where pretrained weights are downloaded from
 AUGMENTATIONS = (("augment_flip", "Flip"), ("augment_rotation", "Rotate"),
                  ("augment_shift", "Shift"), ("augment_zoom", "Zoom"))
 
@@ -42,6 +49,7 @@ class TrainForm(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._project = None
+        self._runs: list = []  # the project's run records (candidates for "Start from")
         self._loading = False
         self._weights_file = ""
         self._extra: dict = {}  # TrainConfig fields this form has no control for (kept as is)
@@ -57,6 +65,11 @@ class TrainForm(QWidget):
         self.weights_sentence = QLabel()
         self.weights_sentence.setObjectName("weightsSentence")
         self.weights_sentence.setWordWrap(True)
+        self.weights_refusal = QLabel()  # why a chosen file or run was refused
+        self.weights_refusal.setObjectName("weightsRefusal")
+        self.weights_refusal.setWordWrap(True)
+        self.weights_refusal.setStyleSheet("color: #b3261e;")
+        self.weights_refusal.hide()
         self.advanced_button = QToolButton()
         self.advanced_button.setText("Advanced settings")
         self.advanced_button.setCheckable(True)
@@ -77,8 +90,18 @@ class TrainForm(QWidget):
         self.weights_combo = QComboBox()
         for key, title in WEIGHT_CHOICES:
             self.weights_combo.addItem(title, key)
+        self.weights_combo.setToolTip("Pretrained weights make a good model from a few images "
+                                      "per class; an earlier run of this project continues "
+                                      "from what it learned.")
         self.weights_file_button = QPushButton("Use weights file…")
         self.weights_file_button.clicked.connect(self.choose_weights_file)
+        self.mirror_edit = QLineEdit(str(settings().value(MIRROR_KEY, "") or ""))
+        self.mirror_edit.setObjectName("weightsMirror")
+        self.mirror_edit.setPlaceholderText("Keras' own address (storage.googleapis.com)")
+        self.mirror_edit.setToolTip("Sites behind a firewall can keep their own copy of the "
+                                    "pretrained weights: the address of the folder holding "
+                                    "Keras' weight files. Remembered for every project.")
+        self.mirror_edit.editingFinished.connect(self._on_mirror_edited)
         weights_row = QHBoxLayout()
         weights_row.setContentsMargins(0, 0, 0, 0)
         weights_row.addWidget(self.weights_file_button)
@@ -127,7 +150,9 @@ class TrainForm(QWidget):
         form.addRow("Width (alpha):", self.alpha_combo)
         form.addRow("Start from:", self.weights_combo)
         form.addRow("", weights_row)
+        form.addRow("", self.weights_refusal)
         form.addRow("", self.weights_sentence)
+        form.addRow("Download from:", self.mirror_edit)
         form.addRow("Epochs:", self.epochs_spin)
         form.addRow("", self.fine_tune_check)
         form.addRow("Fine-tuning:", self.fine_tune_spin)
@@ -166,6 +191,8 @@ class TrainForm(QWidget):
         weights = self.weights_combo.currentData()
         if weights == "file":
             weights = self._weights_file or "auto"
+        elif weights is None:  # an earlier run: its folder
+            weights = "auto"
         values = dict(self._extra)
         values.update(
             image_size=int(self.size_combo.currentData()),
@@ -190,7 +217,10 @@ class TrainForm(QWidget):
                     f"{config.image_size} px")
             _select(self.alpha_combo, float(config.alpha), f"{config.alpha}")
             weights = config.weights or "auto"
-            if weights in ("auto", "imagenet", "none"):
+            self._list_runs(int(config.image_size), float(config.alpha))
+            if weights == "imagenet":  # an older setting: the same as automatic, stricter
+                weights = "auto"
+            if self.weights_combo.findData(weights) >= 0:
                 _select(self.weights_combo, weights)
             else:
                 self._weights_file = weights
@@ -221,12 +251,63 @@ class TrainForm(QWidget):
         if path:
             self.use_weights_file(path)
 
-    def use_weights_file(self, path: str) -> None:
+    def use_weights_file(self, path: str) -> bool:
+        """Starts from this weights file, model or run folder, if it can be a starting point
+        for the current size and width; otherwise says why and keeps the previous choice."""
+        config = self.config()
+        status = describe_weights(os.fspath(path), config.alpha, config.image_size)
+        if status.kind == "unusable":
+            self.weights_refusal.setText(status.sentence)
+            self.weights_refusal.show()
+            self.set_advanced_visible(True)  # where the refusal stands, under "Start from"
+            return False
+        self.weights_refusal.hide()
         self._weights_file = os.fspath(path)
         if self.weights_combo.currentData() == "file":
             self._on_edit()
         else:
             _select(self.weights_combo, "file")  # -> _on_edit
+        return True
+
+    def _on_mirror_edited(self) -> None:
+        settings().setValue(MIRROR_KEY, self.mirror_edit.text().strip())
+        self._update_texts()
+
+    # ----------------------------------------------------------------- earlier runs
+    def set_runs(self, records) -> None:
+        """The project's runs (Project.runs()): those with this size and width are offered as
+        starting points in "Start from"."""
+        self._runs = list(records or [])
+        self._relist_runs()
+        self._update_texts()
+
+    def _relist_runs(self) -> None:
+        """The run entries for the current size and width, keeping the choice: a chosen run
+        that no longer fits stays chosen as a file, so the sentence says why it cannot be used."""
+        weights = self.config().weights
+        self._list_runs(int(self.size_combo.currentData()), float(self.alpha_combo.currentData()))
+        if self.weights_combo.findData(weights) < 0:
+            self._weights_file = weights
+            weights = "file"
+        blocked = self.weights_combo.blockSignals(True)
+        self.weights_combo.setCurrentIndex(self.weights_combo.findData(weights))
+        self.weights_combo.blockSignals(blocked)
+
+    def _list_runs(self, size: int, alpha: float) -> None:
+        """Rebuilds the run entries of "Start from" for this size and width (a run of another
+        size or width cannot be a starting point: its backbone has other shapes)."""
+        blocked = self.weights_combo.blockSignals(True)
+        try:
+            while self.weights_combo.count() > len(WEIGHT_CHOICES):
+                self.weights_combo.removeItem(self.weights_combo.count() - 1)
+            for record in self._runs:
+                run_config = record.config or {}
+                if (int(run_config.get("image_size", 0)) == size
+                        and float(run_config.get("alpha", 0)) == alpha):
+                    self.weights_combo.addItem(f"Start from: {record_name(record)}",
+                                               str(record.run_dir))
+        finally:
+            self.weights_combo.blockSignals(blocked)
 
     # ----------------------------------------------------------------- project
     def set_project(self, project) -> None:
@@ -244,6 +325,8 @@ class TrainForm(QWidget):
     def _on_edit(self, *_args) -> None:
         if self._loading:
             return
+        self.weights_refusal.hide()
+        self._relist_runs()
         self.save()
         self._update_texts()
         self.changed.emit()
@@ -257,21 +340,17 @@ class TrainForm(QWidget):
             log.warning("Could not remember the training settings: %s", exc)
 
     # ----------------------------------------------------------------- words
+    def weights_status(self):
+        """Where this setting's weights would come from (core WeightsStatus: kind, sentence);
+        no network, no TensorFlow."""
+        config = self.config()
+        return describe_weights(config.weights, config.alpha, config.image_size, mirror_url())
+
     def weights_text(self) -> str:
         """One plain sentence: which weights this setting would start from."""
-        config = self.config()
-        choice = self.weights_combo.currentData()
-        if choice == "file" and not self._weights_file:
-            return "Choose a weights file with “Use weights file…”."
-        try:
-            return resolve_weights(config.weights, config.alpha, config.image_size,
-                                   allow_download=False).sentence
-        except UserError as exc:
-            if choice == "imagenet" and config.alpha in IMAGENET_ALPHAS and \
-                    config.image_size in IMAGENET_SIZES:
-                return (exc.message.split(";")[0] + "; mbv2gui will try to download them when "
-                        "training starts (this needs the internet).")
-            return exc.message
+        if self.weights_combo.currentData() == "file" and not self._weights_file:
+            return "Choose a weights file or model with “Use weights file…”."
+        return self.weights_status().sentence
 
     def _update_texts(self) -> None:
         config = self.config()
@@ -279,6 +358,8 @@ class TrainForm(QWidget):
         # A long file name has no spaces to wrap at; let it break after its underscores.
         sentence = self.weights_text().replace("_", "_\u200b")
         self.weights_sentence.setText(sentence)
+        unusable = self.weights_status().kind == "unusable"
+        self.weights_sentence.setStyleSheet("color: #b3261e;" if unusable else "")
         self.weights_file_button.setToolTip(self._weights_file or "Pick a .h5 weights file for "
                                             "the MobileNetV2 backbone (without its top).")
         epochs = f"{config.epochs} epochs" if config.epochs else "automatic epochs"
@@ -288,6 +369,13 @@ class TrainForm(QWidget):
         if not self.advanced.isVisible() and not self.advanced_button.isChecked():
             text += f"\n{sentence}"  # open, the sentence stands under "Start from"
         self.summary.setText(text)
+
+
+def mirror_url() -> str | None:
+    """Where pretrained weights are downloaded from: the app setting, else the
+    MBV2GUI_WEIGHTS_URL variable, else Keras' own address (None)."""
+    return (str(settings().value(MIRROR_KEY, "") or "").strip()
+            or os.environ.get(URL_VARIABLE) or None)
 
 
 def _select(combo: QComboBox, value, title: str | None = None) -> None:

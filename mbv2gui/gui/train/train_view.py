@@ -88,6 +88,7 @@ class TrainView(QWidget):
         context.imagesChanged.connect(lambda _ids: self._on_labels_changed())
         context.classesChanged.connect(self._on_labels_changed)
         self.form.changed.connect(self._preflight_timer.start)
+        context.runsChanged.connect(self._offer_earlier_runs)
         self.runs.runSelected.connect(self._on_run_selected)
         self.runs.compareChanged.connect(lambda _id, history: self.plots.set_comparison(history))
         self._on_project_changed(context.project)
@@ -122,6 +123,7 @@ class TrainView(QWidget):
         self.result.setWordWrap(True)
         self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.labels_notice = NoticeBar()
+        self.weights_notice = NoticeBar()  # pretrained weights could not be had: what now
 
         left = QWidget()
         left.setObjectName("trainControls")
@@ -142,6 +144,7 @@ class TrainView(QWidget):
         column.addWidget(self.status)
         column.addWidget(self.result)
         column.addWidget(self.labels_notice)
+        column.addWidget(self.weights_notice)
         column.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -196,6 +199,9 @@ class TrainView(QWidget):
         if blocking:
             self._set_result(f"Training cannot start: {blocking[0].text}", "error")
             return False
+        self.weights_notice.hide()
+        if self.form.weights_status().kind == "will_download":
+            return self._download_weights_then_train()
         from mbv2gui.core.training.train import train  # no TensorFlow: train imports it when it runs
 
         config = self.form.config()
@@ -223,11 +229,61 @@ class TrainView(QWidget):
         self.trainingStarted.emit()
         return True
 
+    def _download_weights_then_train(self) -> bool:
+        """Downloads the pretrained weights once (progress, Cancel), then starts the training.
+        A plain download: no TensorFlow, so a thread of the window is enough."""
+        from mbv2gui.core.training.weights_download import download_imagenet
+        from mbv2gui.gui.train.train_form import mirror_url
+
+        config = self.form.config()
+        self._phase = "download"
+        self._job_project = self.context.project.path
+        job = self.context.jobs.start(download_imagenet, config.alpha, config.image_size,
+                                      base_url=mirror_url(), name="downloading pretrained weights")
+        job.event.connect(self._on_event)
+        job.progress.connect(self._on_progress)
+        job.finished.connect(self._on_weights_downloaded)
+        job.failed.connect(self._on_failed)
+        job.cancelled.connect(self._on_download_cancelled)
+        self._job = job
+        self._set_result("", "info")
+        self.status.setText("Downloading the pretrained weights (a few MB, once; they make a "
+                            "good model from a few images per class)…")
+        self.progress.setRange(0, 0)
+        self._update_controls()
+        return True
+
+    def _on_weights_downloaded(self, path) -> None:
+        self._end_job()
+        self.log.appendPlainText(f"Pretrained weights downloaded: {path}")
+        self.form.set_config(self.form.config())  # the sentence now says where they came from
+        self.start_training()
+
+    def _on_download_cancelled(self) -> None:
+        if self._end_job():
+            self._set_result("The download was cancelled, so training did not start.", "warning")
+        self.status.setText("")
+        self._update_controls()
+
+    def _offer_weights_actions(self, message: str, actions: tuple[str, ...]) -> None:
+        """What to do when the pretrained weights cannot be had: try again, choose a file, or
+        train from scratch, as buttons under the sentence."""
+        choices = {"retry": ("Try Again", self.start_training),
+                   "choose_file": ("Choose a File…", self.form.choose_weights_file),
+                   "from_scratch": ("Train from Scratch", self._train_from_scratch)}
+        buttons = [choices[action] for action in actions if action in choices]
+        self.weights_notice.show_notice(message, buttons, level="warning")
+
+    def _train_from_scratch(self) -> None:
+        self.form.set_values(weights="none")
+        self.start_training()
+
     def stop_training(self) -> None:
         """Asks the training to stop; it keeps the best model trained so far."""
         if self.is_training():
             self._job.cancel()
-            self.status.setText("Stopping… the best model so far is being saved.")
+            self.status.setText("Stopping the download…" if self._phase == "download" else
+                                "Stopping… the best model so far is being saved.")
             self._update_controls()
 
     # ----------------------------------------------------------------- project and labels
@@ -237,6 +293,8 @@ class TrainView(QWidget):
             # about it in this project (its run, if any, is recorded in its own project).
             self._job.cancel()
         self.form.set_project(project)
+        self._offer_earlier_runs()
+        self.weights_notice.hide()
         self.plots.clear()
         self.log.clear()
         self._set_result("", "info")
@@ -250,6 +308,11 @@ class TrainView(QWidget):
         # The runs list reloaded before us (it listens first): show its selected run's curves.
         self._on_run_selected(self.runs.selected_run_id(),
                               self._history_of(self.runs.selected_run_id()))
+
+    def _offer_earlier_runs(self) -> None:
+        """The project's runs, as starting points in the form's "Start from"."""
+        project = self._project_ok()
+        self.form.set_runs(project.runs() if project is not None else [])
 
     def _on_labels_changed(self) -> None:
         if self.is_training() and not self._job.cancel_requested():
@@ -323,9 +386,12 @@ class TrainView(QWidget):
         blocked = any(p.blocking for p in self.problems)
         if training:
             stopping = self._job.cancel_requested()
-            self.start_button.setText("Stopping…" if stopping else "Stop")
+            downloading = self._phase == "download"
+            self.start_button.setText("Stopping…" if stopping else
+                                      "Cancel Download" if downloading else "Stop")
             self.start_button.setEnabled(not stopping)
-            self.start_button.setToolTip("Stop now and keep the best model trained so far.")
+            self.start_button.setToolTip("Stop the download; nothing is kept." if downloading
+                                         else "Stop now and keep the best model trained so far.")
         else:
             self.start_button.setText("Start Training")
             self.start_button.setEnabled(has_project and not blocked)
@@ -365,8 +431,11 @@ class TrainView(QWidget):
         if total:
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(1000 * done / max(1, total)))
-            self.status.setText(f"{message or PHASE_TITLES.get(self._phase, 'Working')}: "
-                                f"{done} of {total} images")
+            if self._phase == "download":  # the message counts megabytes itself
+                self.status.setText(message)
+            else:
+                self.status.setText(f"{message or PHASE_TITLES.get(self._phase, 'Working')}: "
+                                    f"{done} of {total} images")
 
     def _on_batch(self, event: dict) -> None:
         if self._job is None or self._job.cancel_requested():
@@ -425,10 +494,14 @@ class TrainView(QWidget):
         self.trainingEnded.emit("finished")
 
     def _on_failed(self, message: str, detail: str) -> None:
+        actions = self._job.failure_actions if self._job is not None else ()
         ours = self._end_job()
         self.progress.setValue(0)
         self.status.setText("")
-        if ours:
+        if ours and actions:
+            self._offer_weights_actions(message, actions)
+            self.log.appendPlainText(f"{message}\n{detail}".rstrip())
+        elif ours:
             self._set_result(message, "error")
             self.log.appendPlainText(f"Error: {message}")
             if detail:
