@@ -4,8 +4,8 @@ Every job that only runs a model forward (the feature cache, prediction, suggest
 likely-mislabeled folds) asks `forward_for(model, folder, report)` for a function from a batch
 of (n, S, S, 3) images (uint8 or float, 0..255) to the model's output as numpy.
 
-ONNX Runtime runs MobileNetV2 on a CPU several times faster than Keras at small sizes (3.15x
-at 96 px alpha 0.35, 1.19x at 224 px alpha 1.0; bench/bench_runtime.py). A model is converted
+ONNX Runtime runs MobileNetV2 on a CPU faster than Keras: 2.3-4x at 96 px alpha 0.35,
+1.2-1.3x at 224 px alpha 1.0 on in-memory batches (bench/bench_runtime.py). A model is converted
 once (tf2onnx, the same conversion as the ONNX export) into `folder`, under a key made of the
 model's content (architecture and weights: a changed model file is a new key), and checked
 against Keras' own answers when made: the largest difference of the outputs within
@@ -33,9 +33,10 @@ TOLERANCE = 1e-3  # largest difference allowed, relative to the largest Keras ou
 CHECK_IMAGES = 8
 FALLBACK = "Running the model on Keras (slower) because the fast runtime could not be used"
 
-# A conversion costs about 3-4 s (tf2onnx, then the check); it saves 0.8 ms per image at 96 px
-# and 1.8 ms at 224 px: a job with fewer images than this runs on Keras unless the model was
-# converted before (bench/bench_runtime.py measures both).
+# A conversion costs 2-5 s (tf2onnx, then the check; "conversion_seconds" in
+# bench/bench_runtime.py) and saves about 1-2 ms per image (at 96 px: Keras ~900 img/s, ONNX
+# Runtime ~2,700): a job with fewer images than this runs on Keras unless the model was
+# converted before, since converting would cost it more than it saves.
 CONVERT_FROM = 2000
 
 conversions = 0  # how many models were converted in this process (the tests count them)
