@@ -124,6 +124,15 @@ def measure(size: int, alpha: float, count: int, rounds: int, work: Path) -> dic
                                           runtime_folder=feature_folder)
         assert ok.all()
 
+    def csv_no_prefetch(paths):
+        from mbv2gui.core.training import pipeline
+
+        pipeline.PREFETCH, kept = 0, pipeline.PREFETCH
+        try:
+            to_csv(paths)
+        finally:
+            pipeline.PREFETCH = kept
+
     def keras_csv(paths):
         with keras_only():
             to_csv(paths)
@@ -136,6 +145,7 @@ def measure(size: int, alpha: float, count: int, rounds: int, work: Path) -> dic
               "fast_features_forward_in_memory": in_memory(fast_features, size, count),
               "keras_forward_in_memory": in_memory(keras_forward, size, count)}
     files = {"files_to_csv_fast": to_csv, "files_to_csv_keras": keras_csv,
+             "files_to_csv_fast_no_prefetch": csv_no_prefetch,
              "files_to_features_fast": to_features, "files_to_features_keras": keras_features}
     to_csv(paths), keras_csv(paths)  # warm both paths (file cache, traces) outside the timings
     start_up = {}
@@ -153,7 +163,9 @@ def measure(size: int, alpha: float, count: int, rounds: int, work: Path) -> dic
              "csv_speedup_vs_keras_path": ("files_to_csv_fast", "files_to_csv_keras"),
              "features_speedup_vs_keras_path": ("files_to_features_fast",
                                                 "files_to_features_keras"),
-             "bare_forward_fast_vs_keras": ("fast_forward_in_memory", "keras_forward_in_memory")}
+             "bare_forward_fast_vs_keras": ("fast_forward_in_memory", "keras_forward_in_memory"),
+             "csv_prefetch_vs_no_prefetch": ("files_to_csv_fast",
+                                             "files_to_csv_fast_no_prefetch")}
     return {
         "image_size": size, "alpha": alpha, "images": count, "rounds": rounds,
         "jpeg": "cifar10-5k 32x32" if size <= 96 and CIFAR.is_dir() else "generated 320x320",

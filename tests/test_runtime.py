@@ -72,6 +72,10 @@ def test_a_conversion_is_reused_and_made_again_for_other_weights(models, images,
     again = runtime.forward_for(features, tmp_path, prune=True)
     assert runtime.conversions == before + 1  # read back, not converted
     assert again.runtime == "onnxruntime" and again.check["ok"]
+    # built again (Keras numbers unnamed layers anew), the same weights: the same conversion
+    rebuilt = M.build_feature_model(random_backbone(0.35, SIZE), SIZE)
+    assert runtime.forward_for(rebuilt, tmp_path, prune=True).runtime == "onnxruntime"
+    assert runtime.conversions == before + 1
     other = M.build_feature_model(random_backbone(0.35, SIZE), SIZE)
     other.set_weights([w * 0.5 for w in features.get_weights()])
     runtime.forward_for(other, tmp_path, prune=True)

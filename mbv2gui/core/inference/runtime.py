@@ -100,14 +100,27 @@ def run_folder(run) -> Path:
 
 
 def model_key(model, size: int) -> str:
-    """A digest of the model's architecture, weights and the input size it is run at."""
+    """A digest of the model's layers (each one's kind and settings), weights and the input size
+    it is run at. Not of layer names: Keras numbers the ones nobody named ("input_layer_3"),
+    so the same backbone built again in one process would otherwise never find its conversion."""
     digest = hashlib.sha256(f"format {FORMAT} size {size}\n".encode())
-    digest.update(json.dumps(model.get_config(), sort_keys=True, default=str).encode())
+    for layer in _leaf_layers(model):
+        settings = {k: v for k, v in layer.get_config().items() if k != "name"}
+        digest.update(f"{type(layer).__name__} {json.dumps(settings, sort_keys=True, default=str)}\n"
+                      .encode())
     for weight in model.weights:
         value = np.ascontiguousarray(weight.numpy())
-        digest.update(f"{weight.path} {value.dtype} {value.shape}\n".encode())
+        digest.update(f"{value.dtype} {value.shape}\n".encode())
         digest.update(value.tobytes())
     return digest.hexdigest()[:32]
+
+
+def _leaf_layers(model):
+    for layer in model.layers:
+        if hasattr(layer, "layers"):
+            yield from _leaf_layers(layer)
+        else:
+            yield layer
 
 
 def _keras(model) -> Forward:
