@@ -174,11 +174,13 @@ def test_the_feature_cache_is_filled_by_the_fast_runtime_like_keras(models, tmp_
     paths = [str(p) for group in made.values() for p in group]
     hashes = [f"{i:040x}" for i in range(len(paths))]
     monkeypatch.setattr(runtime, "CONVERT_FROM", 3)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     cache = FeatureCache(tmp_path / "cache", "key")
     fast, ok, errors = compute_features(features, paths, hashes, SIZE, cache, lambda e: None,
                                         lambda: False, batch_size=4)
     assert ok.all() and not errors
-    assert len(list((cache.folder / "runtime").glob("*.onnx"))) == 1  # under the feature cache
+    # in the user's cache, shared by every project training this backbone
+    assert len(list(runtime.default_folder().glob("*.onnx"))) == 1
     # the training path's pixels (the same loader and resize) through Keras
     expected = M.compiled_forward(features)(np.stack([decode_resized(p, SIZE) for p in paths]))
     assert close(expected, fast) <= MATCH

@@ -242,10 +242,14 @@ def image_features(project, run, images, report, should_stop) -> tuple[np.ndarra
 
     size = int(run.config.image_size)
     feature_model = build_feature_model(run.load_model().get_layer("backbone"), size)
-    cache = FeatureCache(project.sidecar / "features", _cache_key(run))
+    key = _cache_key(run)
+    cache = FeatureCache(project.sidecar / "features", key)
+    # A frozen pretrained backbone is the training's: its conversion is in the user's cache.
+    # A trained one is this run's own: converted beside its model, deleted with it.
+    own = key.startswith("run-")
     features, ok, errors = compute_features(
         feature_model, [im.path for im in images], [im.content_hash for im in images], size,
-        cache, report, should_stop, runtime_folder=run_folder(run) / "features")
+        cache, report, should_stop, runtime_folder=run_folder(run) / "features" if own else None)
     if errors:
         report(message(f"{len(errors)} image(s) could not be read and were left out.", "warning"))
     usable = [i for i in range(len(images)) if ok[i]]

@@ -93,8 +93,9 @@ def compute_features(feature_model, paths: Sequence[str], hashes: Sequence[str],
                      batch_size: int = 32, runtime_folder: Path | None = None):
     """(features (n, d) float32, readable mask, {index: ImageError}) for the images.
     Cached vectors are reused; the rest are decoded in parallel and run through the model on
-    the fastest runtime (core/inference/runtime.py), its conversion kept in `runtime_folder`
-    (default: `runtime` in the cache's folder, which belongs to one backbone)."""
+    the fastest runtime (core/inference/runtime.py), its conversion kept in `runtime_folder`,
+    one model's folder (default: the user's cache, where conversions are keyed by content: a
+    new project's first training on the same backbone finds its conversion made)."""
     from mbv2gui.core.training.pipeline import iter_batches
 
     n = len(paths)
@@ -107,7 +108,7 @@ def compute_features(feature_model, paths: Sequence[str], hashes: Sequence[str],
     report(progress(done, n, f"Computing image features ({done} of {n} cached)"))
     if cache and todo:
         cache.ensure_room(len(todo), int(feature_model.output_shape[-1]))
-    predict = _forward(feature_model, runtime_folder, cache, report, len(todo)) if todo else None
+    predict = _forward(feature_model, runtime_folder, report, len(todo)) if todo else None
     for indices, batch, failures in iter_batches([paths[i] for i in todo], image_size,
                                                  batch_size, should_stop):
         errors.update((todo[i], exc) for i, exc in failures)
@@ -128,8 +129,8 @@ def compute_features(feature_model, paths: Sequence[str], hashes: Sequence[str],
     return features, ok, errors
 
 
-def _forward(feature_model, runtime_folder, cache, report, images: int):
+def _forward(feature_model, runtime_folder, report, images: int):
     from mbv2gui.core.inference.runtime import forward_for
 
-    folder = runtime_folder or (cache.folder / "runtime" if cache else None)
-    return forward_for(feature_model, folder, report, prune=folder is not None, images=images)
+    return forward_for(feature_model, runtime_folder, report, prune=runtime_folder is not None,
+                       images=images)
