@@ -43,6 +43,11 @@ def images(tmp_path_factory):
     return np.stack([decode_resized(str(p), SIZE) for p in paths])
 
 
+def converted(folder) -> list:
+    """The converted model files in `folder` (one suffix per runtime)."""
+    return [f for f in folder.glob("*") if f.suffix in runtime.RUNTIMES.values()]
+
+
 def close(a, b) -> float:
     """The largest difference, relative to the largest value (absolute below 1)."""
     return float(np.max(np.abs(a - b)) / max(1.0, np.max(np.abs(a))))
@@ -53,7 +58,7 @@ def test_the_fast_runtime_answers_like_keras(models, images, tmp_path, which):
     model = models[which]
     events = []
     fast = runtime.forward_for(model, tmp_path, events.append, size=SIZE)
-    assert fast.runtime == "onnxruntime", events
+    assert fast.runtime == "litert", events  # the fastest runtime on this machine
     expected = M.compiled_forward(model)(images)
     answered = fast(images)
     assert answered.shape == expected.shape
@@ -71,16 +76,16 @@ def test_a_conversion_is_reused_and_made_again_for_other_weights(models, images,
     assert runtime.conversions == before + 1
     again = runtime.forward_for(features, tmp_path, prune=True)
     assert runtime.conversions == before + 1  # read back, not converted
-    assert again.runtime == "onnxruntime" and again.check["ok"]
+    assert again.runtime == "litert" and again.check["ok"]
     # built again (Keras numbers unnamed layers anew), the same weights: the same conversion
     rebuilt = M.build_feature_model(random_backbone(0.35, SIZE), SIZE)
-    assert runtime.forward_for(rebuilt, tmp_path, prune=True).runtime == "onnxruntime"
+    assert runtime.forward_for(rebuilt, tmp_path, prune=True).runtime == "litert"
     assert runtime.conversions == before + 1
     other = M.build_feature_model(random_backbone(0.35, SIZE), SIZE)
     other.set_weights([w * 0.5 for w in features.get_weights()])
     runtime.forward_for(other, tmp_path, prune=True)
     assert runtime.conversions == before + 2
-    assert len(list(tmp_path.glob("*.onnx"))) == 1  # the folder keeps its one model's
+    assert len(converted(tmp_path)) == 1  # the folder keeps its one model's
 
 
 def test_a_model_that_cannot_be_converted_runs_on_keras_with_a_message(models, images, tmp_path,
@@ -90,7 +95,7 @@ def test_a_model_that_cannot_be_converted_runs_on_keras_with_a_message(models, i
     def fails(*_args, **_kwargs):
         raise ExportError("The ONNX converter (tf2onnx) could not convert this model.", "boom")
 
-    monkeypatch.setattr("mbv2gui.core.export.onnx.convert_to_onnx", fails)
+    monkeypatch.setattr(runtime, "_convert", fails)
     for attempt in range(2):
         events = []
         before = runtime.conversions
@@ -100,22 +105,22 @@ def test_a_model_that_cannot_be_converted_runs_on_keras_with_a_message(models, i
         assert runtime.FALLBACK in events[0]["text"] and "tf2onnx" in events[0]["text"]
         np.testing.assert_array_equal(forward(images), M.compiled_forward(features)(images))
         # the failure is remembered beside the model: the second time nothing is tried
-        assert runtime.conversions == before + (1 if attempt == 0 else 0)
+        assert runtime.conversions == before + (len(runtime.RUNTIMES) if attempt == 0 else 0)
 
 
 def test_a_damaged_cached_conversion_is_made_again_or_falls_back(models, images, tmp_path,
                                                                 monkeypatch):
     features, _ = models
     runtime.forward_for(features, tmp_path)
-    (onnx_file,) = tmp_path.glob("*.onnx")
-    onnx_file.write_bytes(b"not an onnx model")
+    (model_file,) = converted(tmp_path)
+    model_file.write_bytes(b"not a model")
     before = runtime.conversions
     healed = runtime.forward_for(features, tmp_path)
-    assert healed.runtime == "onnxruntime" and runtime.conversions == before + 1
+    assert healed.runtime == "litert" and runtime.conversions == before + 1
     assert close(M.compiled_forward(features)(images), healed(images)) <= MATCH
 
-    onnx_file.write_bytes(b"damaged again")
-    monkeypatch.setattr("mbv2gui.core.export.onnx.convert_to_onnx",
+    model_file.write_bytes(b"damaged again")
+    monkeypatch.setattr(runtime, "_convert",
                         lambda *a, **k: (_ for _ in ()).throw(RuntimeError("no converter")))
     events = []
     forward = runtime.forward_for(features, tmp_path, events.append)
@@ -124,12 +129,12 @@ def test_a_damaged_cached_conversion_is_made_again_or_falls_back(models, images,
 
 def test_a_mismatching_conversion_is_not_used(models, tmp_path, monkeypatch):
     features, _ = models
-    monkeypatch.setattr(runtime, "_session", lambda file: lambda batch: np.zeros(
+    monkeypatch.setattr(runtime, "_open", lambda name, file: lambda batch: np.zeros(
         (len(batch), features.output_shape[-1]), np.float32))
     events = []
     forward = runtime.forward_for(features, tmp_path, events.append)
     assert forward.runtime == "keras" and "differ from Keras" in events[0]["text"]
-    assert not list(tmp_path.glob("*.onnx"))
+    assert not converted(tmp_path)
 
 
 def test_predict_converts_a_run_once_and_again_when_its_model_file_changes(tmp_path,
@@ -145,12 +150,12 @@ def test_predict_converts_a_run_once_and_again_when_its_model_file_changes(tmp_p
     predict_files(Run.load(tmp_path / "run"), files)
     predict_files(Run.load(tmp_path / "run"), files)
     assert runtime.conversions == before + 1
-    assert len(list((tmp_path / "run" / "runtime").glob("*.onnx"))) == 1
+    assert len(converted(tmp_path / "run" / "runtime")) == 1
 
     tiny_run(tmp_path / "run", ["red", "green", "blue"], size=32)  # new weights, same place
     rows = predict_files(Run.load(tmp_path / "run"), files)
     assert runtime.conversions == before + 2
-    assert len(list((tmp_path / "run" / "runtime").glob("*.onnx"))) == 1  # the old one went
+    assert len(converted(tmp_path / "run" / "runtime")) == 1  # the old one went
     assert all(row["error"] is None and row["label"] for row in rows)
 
 
@@ -161,7 +166,7 @@ def test_a_few_images_run_on_keras_unless_the_model_was_converted_before(models,
     few = runtime.forward_for(features, tmp_path, events.append, images=10)
     assert few.runtime == "keras" and runtime.conversions == before and not events
     runtime.forward_for(features, tmp_path, images=runtime.CONVERT_FROM)
-    assert runtime.forward_for(features, tmp_path, images=10).runtime == "onnxruntime"
+    assert runtime.forward_for(features, tmp_path, images=10).runtime == "litert"
     assert runtime.conversions == before + 1
 
 
@@ -180,8 +185,26 @@ def test_the_feature_cache_is_filled_by_the_fast_runtime_like_keras(models, tmp_
                                         lambda: False, batch_size=4)
     assert ok.all() and not errors
     # in the user's cache, shared by every project training this backbone
-    assert len(list(runtime.default_folder().glob("*.onnx"))) == 1
+    assert len(converted(runtime.default_folder())) == 1
     # the training path's pixels (the same loader and resize) through Keras
     expected = M.compiled_forward(features)(np.stack([decode_resized(p, SIZE) for p in paths]))
     assert close(expected, fast) <= MATCH
     assert close(expected, np.stack([cache.get(h) for h in hashes])) <= MATCH
+
+
+def test_a_model_the_fastest_runtime_cannot_take_runs_on_the_next(models, images, tmp_path,
+                                                                  monkeypatch):
+    features, _ = models
+    convert = runtime._convert
+
+    def no_litert(name, *args):
+        if name == "litert":
+            raise RuntimeError("the TFLite converter failed")
+        return convert(name, *args)
+
+    monkeypatch.setattr(runtime, "_convert", no_litert)
+    events = []
+    forward = runtime.forward_for(features, tmp_path, events.append)
+    assert forward.runtime == "onnxruntime" and not events
+    assert close(M.compiled_forward(features)(images), forward(images)) <= MATCH
+    assert runtime.forward_for(features, tmp_path).runtime == "onnxruntime"  # remembered

@@ -1,17 +1,17 @@
 """The network run forward without training it, on the fastest CPU runtime the machine has.
 
 Every job that only runs a model forward (the feature cache, prediction, suggestions, the
-likely-mislabeled folds) asks `forward_for(model, folder, report)` for a function from a batch
-of (n, S, S, 3) images (uint8 or float, 0..255) to the model's output as numpy.
+likely-mislabeled folds) asks `forward_for(model, folder, report)` (or `run_forward(run)`) for
+a function from a batch of (n, S, S, 3) images (uint8 or float, 0..255) to the model's output.
 
-ONNX Runtime runs MobileNetV2 on a CPU faster than Keras: 2.3-4x at 96 px alpha 0.35,
-1.2-1.3x at 224 px alpha 1.0 on in-memory batches (bench/bench_runtime.py). A model is converted
-once (tf2onnx, the same conversion as the ONNX export) into `folder`, under a key made of the
-model's content (architecture and weights: a changed model file is a new key), and checked
-against Keras' own answers when made: the largest difference of the outputs within
-TOLERANCE and the same top class wherever Keras' top two are not tied. A model the runtime
-cannot convert, load or match runs on Keras instead, and the job is told so in a message;
-the failed check is remembered beside the model so it is not paid again.
+LiteRT and ONNX Runtime run MobileNetV2 on a CPU faster than Keras (bench/bench_runtime.py,
+bench/bench_runtime_choice.py). A model is converted once, by the export's own conversion
+(core/export), to the first runtime in RUNTIMES that converts it and answers like Keras, into
+`folder` under a key made of the model's content (layers and weights: a changed model file is
+a new key). The check, when it is made: the largest difference from Keras' outputs within
+TOLERANCE, and the same top class wherever Keras' top two are not tied. A model no runtime
+can convert, load or match runs on Keras instead, and the job is told so in a message; the
+failure is remembered beside the model so it is not paid again.
 
 Grad-CAM keeps Keras: it needs gradients. Training keeps Keras: its weights change every step.
 """
@@ -34,10 +34,15 @@ CHECK_IMAGES = 8
 FALLBACK = "Running the model on Keras (slower) because the fast runtime could not be used"
 
 # A conversion costs 2-5 s (tf2onnx, then the check; "conversion_seconds" in
-# bench/bench_runtime.py) and saves about 1-2 ms per image (at 96 px: Keras ~900 img/s, ONNX
-# Runtime ~2,700): a job with fewer images than this runs on Keras unless the model was
-# converted before, since converting would cost it more than it saves.
+# bench/bench_runtime.py) and saves about 1-2 ms per image (at 96 px: Keras ~900-1,300 img/s,
+# the fast runtimes 2,000-4,000): a job with fewer images than this runs on Keras unless the
+# model was converted before, since converting would cost it more than it saves.
 CONVERT_FROM = 2000
+
+# The runtimes tried, fastest first, and their files' suffixes. bench/bench_runtime_choice.py,
+# batches of 32 on 2 cores: LiteRT (XNNPACK) 1.39x ONNX Runtime at 96 px alpha 0.35 and 1.43x at
+# 224 px alpha 1.0; OpenVINO was not measured (not a dependency).
+RUNTIMES = {"litert": ".tflite", "onnxruntime": ".onnx"}
 
 conversions = 0  # how many models were converted in this process (the tests count them)
 
@@ -138,51 +143,93 @@ def _fall_back(keras_forward: Forward, report: Callable, reason: str) -> Forward
 def _load_or_convert(model, keras_forward, folder: Path, key: str, prune: bool, size: int,
                      convert: bool):
     """(Forward, None) from the cached or a new conversion, or (None, the reason why not)."""
-    onnx_file, check_file = folder / f"{key}.onnx", folder / f"{key}.json"
+    check_file = folder / f"{key}.json"
     check = _read_json(check_file)
     if check and not check.get("ok") and check.get("versions") == _versions():
         return None, check.get("reason", "it failed its check")  # remembered: not paid again
-    if check and check.get("ok") and onnx_file.is_file():
+    if check and check.get("ok") and check.get("runtime") in RUNTIMES:
+        name = check["runtime"]
         try:
-            return Forward(_session(onnx_file), "onnxruntime", check), None
+            return Forward(_open(name, _model_file(folder, key, name)), name, check), None
         except Exception:  # noqa: BLE001 - a damaged cached file: convert it again below
             pass
     if not convert:
         return keras_forward, None  # a choice, not a failure: nothing to tell
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        call, check = _convert_and_check(model, keras_forward, onnx_file, size)
-    except Exception as exc:  # noqa: BLE001 - any converter or runtime failure means Keras
-        check = {"ok": False, "reason": _reason(exc), "versions": _versions()}
-        call = None
+    reasons, call = [], None
+    for name in RUNTIMES:  # fastest first; the next one if it cannot convert or match Keras
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            call, check = _convert_and_check(model, keras_forward, folder, key, name, size)
+            break
+        except Exception as exc:  # noqa: BLE001 - any converter or runtime failure: the next
+            reasons.append(f"{name}: {_reason(exc)}")
+    if call is None:
+        check = {"ok": False, "reason": "; ".join(reasons), "versions": _versions()}
     try:
         _write_json(check_file, check)
         if prune:
             _remove_others(folder, key)
     except OSError:
         pass  # a read-only folder: the conversion is used now and made again next time
-    return (Forward(call, "onnxruntime", check), None) if call else (None, check["reason"])
+    return (Forward(call, check["runtime"], check), None) if call else (None, check["reason"])
 
 
-def _convert_and_check(model, keras_forward, onnx_file: Path, size: int):
-    from mbv2gui.core.export.onnx import convert_to_onnx
+def _model_file(folder: Path, key: str, runtime: str) -> Path:
+    return folder / f"{key}{RUNTIMES[runtime]}"
 
+
+def _convert_and_check(model, keras_forward, folder: Path, key: str, runtime: str, size: int):
     global conversions
     conversions += 1
-    temporary = onnx_file.with_name(f"{onnx_file.stem}.{os.getpid()}.tmp.onnx")
+    target = _model_file(folder, key, runtime)
+    temporary = target.with_name(f"{key}.{os.getpid()}.tmp{target.suffix}")
     try:
-        convert_to_onnx(model, (None, size, size, 3), temporary)
-        os.replace(temporary, onnx_file)
+        _convert(runtime, model, size, temporary)
+        os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
-    call = _session(onnx_file)
+    call = _open(runtime, target)
     check = compare(keras_forward(check_batch(size)), call(check_batch(size)))
     if not check["ok"]:
-        onnx_file.unlink(missing_ok=True)
+        target.unlink(missing_ok=True)
         raise ValueError(f"its answers differ from Keras' (largest difference "
                          f"{check['max_difference']:.2g}, top class agreement "
                          f"{check['top1_agreement']:.0%})")
-    return call, check
+    return call, dict(check, runtime=runtime)
+
+
+def _convert(runtime: str, model, size: int, path: Path) -> None:
+    """The export's own conversions (core/export): one conversion per format in the app."""
+    if runtime == "litert":
+        from mbv2gui.core.export.tflite import convert_to_tflite
+
+        convert_to_tflite(model, size, path)
+    else:
+        from mbv2gui.core.export.onnx import convert_to_onnx
+
+        convert_to_onnx(model, (None, size, size, 3), path)
+
+
+def _open(runtime: str, path: Path) -> Callable:
+    """A batch -> output function on the runtime, using every core. A LiteRT interpreter is
+    not thread-safe: the lock makes one Forward safe to share (the jobs run one at a time)."""
+    threads = os.cpu_count() or None
+    if runtime == "litert":
+        import threading
+
+        from mbv2gui.core.export.tflite import runner as litert_runner
+
+        run, _ = litert_runner(path, threads)
+        lock = threading.Lock()
+
+        def locked(batch):
+            with lock:
+                return run(np.asarray(batch, np.float32))
+
+        return locked
+    from mbv2gui.core.export.onnx import runner as onnx_runner
+
+    return onnx_runner(path, threads)[0]
 
 
 def check_batch(size: int) -> np.ndarray:
@@ -216,18 +263,11 @@ def compare(reference: np.ndarray, candidate: np.ndarray) -> dict:
             "top1_agreement": agreement}
 
 
-def _session(onnx_file: Path) -> Callable:
-    from mbv2gui.core.export.onnx import runner
-
-    run, _ = runner(onnx_file, threads=os.cpu_count() or None)
-    return run
-
-
 def _versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
     found = {}
-    for name in ("tf2onnx", "onnxruntime", "tensorflow"):
+    for name in ("tf2onnx", "onnxruntime", "ai-edge-litert", "tensorflow"):
         try:
             found[name] = version(name)
         except PackageNotFoundError:
@@ -256,5 +296,5 @@ def _write_json(file: Path, data: dict) -> None:
 
 def _remove_others(folder: Path, key: str) -> None:
     for file in folder.iterdir():
-        if file.suffix in (".onnx", ".json") and not file.name.startswith(key):
+        if file.suffix in (".onnx", ".tflite", ".json") and not file.name.startswith(key):
             file.unlink(missing_ok=True)
