@@ -58,7 +58,7 @@ def test_the_fast_runtime_answers_like_keras(models, images, tmp_path, which):
     model = models[which]
     events = []
     fast = runtime.forward_for(model, tmp_path, events.append, size=SIZE)
-    assert fast.runtime == "litert", events  # the fastest runtime on this machine
+    assert fast.runtime == "onnxruntime", events  # the first runtime tried
     expected = M.compiled_forward(model)(images)
     answered = fast(images)
     assert answered.shape == expected.shape
@@ -76,10 +76,10 @@ def test_a_conversion_is_reused_and_made_again_for_other_weights(models, images,
     assert runtime.conversions == before + 1
     again = runtime.forward_for(features, tmp_path, prune=True)
     assert runtime.conversions == before + 1  # read back, not converted
-    assert again.runtime == "litert" and again.check["ok"]
+    assert again.runtime == "onnxruntime" and again.check["ok"]
     # built again (Keras numbers unnamed layers anew), the same weights: the same conversion
     rebuilt = M.build_feature_model(random_backbone(0.35, SIZE), SIZE)
-    assert runtime.forward_for(rebuilt, tmp_path, prune=True).runtime == "litert"
+    assert runtime.forward_for(rebuilt, tmp_path, prune=True).runtime == "onnxruntime"
     assert runtime.conversions == before + 1
     other = M.build_feature_model(random_backbone(0.35, SIZE), SIZE)
     other.set_weights([w * 0.5 for w in features.get_weights()])
@@ -116,7 +116,7 @@ def test_a_damaged_cached_conversion_is_made_again_or_falls_back(models, images,
     model_file.write_bytes(b"not a model")
     before = runtime.conversions
     healed = runtime.forward_for(features, tmp_path)
-    assert healed.runtime == "litert" and runtime.conversions == before + 1
+    assert healed.runtime == "onnxruntime" and runtime.conversions == before + 1
     assert close(M.compiled_forward(features)(images), healed(images)) <= MATCH
 
     model_file.write_bytes(b"damaged again")
@@ -166,7 +166,7 @@ def test_a_few_images_run_on_keras_unless_the_model_was_converted_before(models,
     few = runtime.forward_for(features, tmp_path, events.append, images=10)
     assert few.runtime == "keras" and runtime.conversions == before and not events
     runtime.forward_for(features, tmp_path, images=runtime.CONVERT_FROM)
-    assert runtime.forward_for(features, tmp_path, images=10).runtime == "litert"
+    assert runtime.forward_for(features, tmp_path, images=10).runtime == "onnxruntime"
     assert runtime.conversions == before + 1
 
 
@@ -192,19 +192,19 @@ def test_the_feature_cache_is_filled_by_the_fast_runtime_like_keras(models, tmp_
     assert close(expected, np.stack([cache.get(h) for h in hashes])) <= MATCH
 
 
-def test_a_model_the_fastest_runtime_cannot_take_runs_on_the_next(models, images, tmp_path,
+def test_a_model_the_first_runtime_cannot_take_runs_on_the_next(models, images, tmp_path,
                                                                   monkeypatch):
     features, _ = models
     convert = runtime._convert
 
-    def no_litert(name, *args):
-        if name == "litert":
-            raise RuntimeError("the TFLite converter failed")
+    def no_onnx(name, *args):
+        if name == "onnxruntime":
+            raise RuntimeError("the ONNX converter failed")
         return convert(name, *args)
 
-    monkeypatch.setattr(runtime, "_convert", no_litert)
+    monkeypatch.setattr(runtime, "_convert", no_onnx)
     events = []
     forward = runtime.forward_for(features, tmp_path, events.append)
-    assert forward.runtime == "onnxruntime" and not events
+    assert forward.runtime == "litert" and not events
     assert close(M.compiled_forward(features)(images), forward(images)) <= MATCH
-    assert runtime.forward_for(features, tmp_path).runtime == "onnxruntime"  # remembered
+    assert runtime.forward_for(features, tmp_path).runtime == "litert"  # remembered

@@ -39,10 +39,13 @@ FALLBACK = "Running the model on Keras (slower) because the fast runtime could n
 # model was converted before, since converting would cost it more than it saves.
 CONVERT_FROM = 2000
 
-# The runtimes tried, fastest first, and their files' suffixes. bench/bench_runtime_choice.py,
-# batches of 32 on 2 cores: LiteRT (XNNPACK) 1.39x ONNX Runtime at 96 px alpha 0.35 and 1.43x at
-# 224 px alpha 1.0; OpenVINO was not measured (not a dependency).
-RUNTIMES = {"litert": ".tflite", "onnxruntime": ".onnx"}
+# The runtimes tried in order, and their files' suffixes. ONNX Runtime first: its conversion
+# takes 2-5 s where LiteRT's (a SavedModel, then the TFLite converter) took 19-23 s, which a job
+# of a few thousand images never earns back, though LiteRT (XNNPACK) ran 1.39x ONNX Runtime's
+# speed at 96 px alpha 0.35 and 1.43x at 224 px alpha 1.0 in batches of 32 on 2 cores
+# (bench/bench_runtime_choice.py, bench/bench_runtime.py). OpenVINO: not measured, not a
+# dependency.
+RUNTIMES = {"onnxruntime": ".onnx", "litert": ".tflite"}
 
 conversions = 0  # how many models were converted in this process (the tests count them)
 
