@@ -50,7 +50,8 @@ def main() -> int:
     from mbv2gui.core.export import FORMATS, MODEL_FILES, export_run
     from mbv2gui.core.export.verify import load_runner
     from mbv2gui.core.files.sample_images import write_color_classes
-    from mbv2gui.core.training.train import TrainConfig, train
+    from mbv2gui.core.training.config import TrainConfig
+    from mbv2gui.core.training.train import train
 
     work = Path(args.work or tempfile.mkdtemp(prefix="bench-export-"))
     folder = work / "data"

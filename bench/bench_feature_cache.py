@@ -22,7 +22,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import numpy as np  # noqa: E402
 
 from helpers_images import make_class_tree, random_backbone_weights  # noqa: E402
-from mbv2gui.core.training.train import TrainConfig, train  # noqa: E402
+from mbv2gui.core.training.config import TrainConfig  # noqa: E402
+from mbv2gui.core.training.train import train  # noqa: E402
 
 
 def engine_head_seconds(data, config, run_dir) -> tuple[float, float]:

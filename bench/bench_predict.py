@@ -26,7 +26,7 @@ from helpers_images import make_class_tree  # noqa: E402
 from mbv2gui.core.training import model as M  # noqa: E402
 from mbv2gui.core.inference.predict import predict_files, write_csv  # noqa: E402
 from mbv2gui.core.runs import Run  # noqa: E402
-from mbv2gui.core.training.train import TrainConfig  # noqa: E402
+from mbv2gui.core.training.config import TrainConfig  # noqa: E402
 from mbv2gui.core.training.weights import Weights  # noqa: E402
 
 CLASSES = ["red", "blue", "green"]

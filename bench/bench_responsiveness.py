@@ -342,7 +342,9 @@ def main(argv=None) -> dict:
         make_weights(weights, 0.35, args.size)
     modules_before = "tensorflow" in sys.modules
 
-    from mbv2gui.core.training.train import TrainConfig, train
+    from mbv2gui.core.training.config import TrainConfig
+
+    from mbv2gui.core.training.train import train
     from mbv2gui.gui.shell.app import create_application
     from mbv2gui.gui.shell.main_window import MainWindow
 

@@ -18,7 +18,9 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mbv2gui.core.training.train import TrainConfig, train  # noqa: E402
+from mbv2gui.core.training.config import TrainConfig  # noqa: E402
+
+from mbv2gui.core.training.train import train  # noqa: E402
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "sign-digits-mini"
 

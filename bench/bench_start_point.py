@@ -29,7 +29,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mbv2gui.core.inference.predict import predict_files  # noqa: E402
-from mbv2gui.core.training.train import TrainConfig, train  # noqa: E402
+from mbv2gui.core.training.config import TrainConfig  # noqa: E402
+from mbv2gui.core.training.train import train  # noqa: E402
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 SIZE, ALPHA = 96, 0.35

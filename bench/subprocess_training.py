@@ -22,7 +22,8 @@ def _child(connection, stop, project_path: str, config: dict, nice: int, run_dir
     if nice and hasattr(os, "nice"):  # not on Windows (there: psutil's priority classes)
         os.nice(nice)  # the GUI process gets the CPU first; the training uses what is left
     from mbv2gui.core.errors import JobCancelled, UserError
-    from mbv2gui.core.training.train import TrainConfig, train
+    from mbv2gui.core.training.config import TrainConfig
+    from mbv2gui.core.training.train import train
 
     try:
         run = train(project_path, TrainConfig.from_dict(config),

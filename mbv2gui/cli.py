@@ -18,7 +18,9 @@ SUBCOMMANDS = {
     "train": "Train a classifier on a folder (one subfolder per class) or a project.",
     "predict": "Predict the class of images with a trained run.",
     "evaluate": "Report accuracy, per-class metrics and the confusion matrix of a run.",
-    "export": "Export a run's model to Keras, SavedModel, TFLite or ONNX.",
+    "export": "Export a run's model to Keras, SavedModel, TFLite, ONNX or a web page.",
+    "report": "Write a report of a run (HTML and PDF): data, settings, curves, accuracy, "
+              "confusion matrix, mistakes, exports.",
     "recover": "Make a recovered copy of a damaged project beside it.",
 }
 
@@ -31,7 +33,7 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mbv2gui",
         description="Turn folders of images into an image classifier. "
-        "Run without a subcommand to open the app.",
+        "Run without a subcommand to open the app (`mbv2gui PROJECT` opens that project).",
     )
     parser.add_argument("--version", action="version", version=f"mbv2gui {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -50,11 +52,16 @@ def main(argv: list[str] | None = None) -> int:
         from mbv2gui.gui.shell.smoke import run_smoke_test
 
         return run_smoke_test(argv[1])
-    if not argv or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
+    wants_help = any(arg in ("-h", "--help") for arg in argv)
+    if not argv or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")
+                    and not wants_help):  # `mbv2gui PATH --help` prints help, opens nothing
         from mbv2gui.gui.shell.app import run_app
 
         return run_app(argv[0] if argv else None)
     parser = build_parser(argv)
+    if wants_help and argv[0] not in SUBCOMMANDS:
+        parser.print_help()
+        return 0
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

@@ -27,6 +27,12 @@ if ! MBV2GUI_BUNDLE_WEIGHTS=$(python packaging/fetch_weights.py $release); then
   exit 1
 fi
 export MBV2GUI_BUNDLE_WEIGHTS
+# ONNX Runtime Web into resources/ort-web (bundled with resources/): the web export then needs
+# no network. Without npm or network the app's web export says its runtime is missing.
+if ! python packaging/fetch_ort_web.py; then
+  if [ -n "$release" ]; then echo "build.sh --release: not building without ONNX Runtime Web." >&2; exit 1; fi
+  echo "WARNING: this build has no ONNX Runtime Web: its web export will not work." >&2
+fi
 bundled=$(printf '%s' "$MBV2GUI_BUNDLE_WEIGHTS" | tr ':' '\n' | grep -c . || true)
 pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/pyinstaller packaging/mbv2gui.spec
 if [ "$(uname -s)" = Linux ]; then

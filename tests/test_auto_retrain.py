@@ -15,7 +15,7 @@ from mbv2gui.core.store.project import Project
 from mbv2gui.core.training.quick_retrain import retrain_config, retrain_head
 from mbv2gui.gui.train.auto_retrain import JOB_NAME, OFF, ON, RUNNING, SETTING, AutoRetrainer
 from mbv2gui.gui.shell.context import AppContext
-from mbv2gui.gui.shell.jobrunner import JobRunner
+from mbv2gui.gui.shell.jobrunner import TRAINING, JobRunner
 
 TIMEOUT_MS = 60_000
 
@@ -158,7 +158,7 @@ def test_waits_while_a_manual_training_runs(qtbot, setup):
             release.wait(0.02)
         raise JobCancelled()
 
-    manual = context.jobs.start(manual_training, name="training")
+    manual = context.jobs.start(manual_training, name="training", kind=TRAINING)
     retrainer.set_enabled(True)  # no run yet: it wants to train, but must wait
     _relabel(context)
     qtbot.waitUntil(lambda: "current training" in states[-1], timeout=TIMEOUT_MS)
@@ -210,7 +210,8 @@ def test_an_unchanged_project_is_not_retrained(qtbot, setup):
     other = retrain_head(project.path, base_config={**config, "epochs": 2}, keep_previous=True)
     assert [r.id for r in project.runs()] == [changed.run_id, other.run_id]
     # A run trained by hand is never removed by a quick retraining.
-    from mbv2gui.core.training.train import TrainConfig, train
+    from mbv2gui.core.training.config import TrainConfig
+    from mbv2gui.core.training.train import train
 
     manual = train(project.path, TrainConfig.from_dict(config))
     _relabel(context, 1)
@@ -249,7 +250,7 @@ def test_a_manual_training_takes_over_from_a_retraining(qtbot, setup):
     def manual_training(*, report, should_stop):
         return "a model"
 
-    context.jobs.start(manual_training, name="training")
+    context.jobs.start(manual_training, name="training", kind=TRAINING)
     assert ours.cancel_requested()
     qtbot.waitUntil(lambda: _idle(retrainer, context), timeout=TIMEOUT_MS)
     assert context.project.runs() == []  # the cancelled retraining left no run

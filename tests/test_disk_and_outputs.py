@@ -23,7 +23,8 @@ from mbv2gui.core.files.diskspace import ensure_free
 from mbv2gui.core.errors import UserError, disk_error
 from mbv2gui.core.files.partial_outputs import building, sweep_partial_outputs
 from mbv2gui.core.runs import Run
-from mbv2gui.core.training.train import TrainConfig, train
+from mbv2gui.core.training.config import TrainConfig
+from mbv2gui.core.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -143,7 +144,8 @@ def test_a_killed_training_leaves_nothing_that_looks_like_a_run(tmp_path):
     sweep then removes what is left."""
     make_class_tree(tmp_path / "data", ["red", "blue"], per_class=4, size=16)
     script = ("import sys\n"
-              "from mbv2gui.core.training.train import TrainConfig, train\n"
+              "from mbv2gui.core.training.config import TrainConfig\n"
+              "from mbv2gui.core.training.train import train\n"
               "def report(event):\n"
               "    if event.get('type') == 'batch':\n"
               "        print('training', flush=True)\n"

@@ -105,7 +105,7 @@ def test_a_function_the_engine_cannot_import_is_refused(qtbot, runner):
 def test_big_arrays_travel_as_files_and_runs_keep_their_model(qtbot, runner, tmp_path):
     from mbv2gui.core.engine import ARRAY_FILE_BYTES
     from mbv2gui.core.runs import Run
-    from mbv2gui.core.training.train import TrainConfig
+    from mbv2gui.core.training.config import TrainConfig
 
     n = ARRAY_FILE_BYTES // 4 + 10
     (kind, result), events = run_job(qtbot, runner, engine_jobs.arrays, n=n)

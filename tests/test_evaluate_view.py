@@ -229,3 +229,23 @@ def test_likely_mislabeled_explains_a_weak_model_and_holds_its_list_back(qtbot, 
     panel.show_anyway_button.click()
     assert [item.image_id for item in panel.gallery.model().items()] == [image.id]
     assert not panel.show_anyway_button.isVisibleTo(panel)
+
+
+def test_a_card_relabelled_while_its_check_ran_shows_the_new_label(qtbot, context):
+    from mbv2gui.core.inference.mislabeled import MislabeledResult, Suspect
+    from mbv2gui.gui.common.undo_commands import SetLabels
+
+    hand_made_run(context.project, WRONG)
+    view = open_view(qtbot, context)
+    panel = view.mislabeled
+    project = context.project
+    image = next(i for i in project.labeled_images() if i.label == "red")
+    suspect = Suspect(image.id, image.path, image.content_hash, "red", "green", 0.9, 0.1, 0.8)
+    # Relabelled while the check was running: the job's answer still says "red".
+    context.undo_stack.push(SetLabels(context, {image.id: project.class_by_name("blue").id}))
+    panel._on_finished(MislabeledResult([suspect], [], 0.1, 12, False))
+    lines = panel.gallery.model().items()[0].lines
+    assert lines[0] == "labeled blue"
+    # And relabelled after the list is shown, by any view: the card follows.
+    context.undo_stack.undo()
+    assert panel.gallery.model().items()[0].lines[0] == "labeled red"

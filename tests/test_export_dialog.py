@@ -14,7 +14,7 @@ def make_run(tmp_path):
     from mbv2gui.core.training import model as M
     from mbv2gui.core.runs import Run
     from mbv2gui.core.files.sample_images import write_color_classes
-    from mbv2gui.core.training.train import TrainConfig
+    from mbv2gui.core.training.config import TrainConfig
     from mbv2gui.core.training.weights import Weights
 
     files = write_color_classes(tmp_path / "data", ("red", "blue"), per_class=3, size=32)

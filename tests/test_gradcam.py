@@ -11,7 +11,8 @@ from PIL import Image
 
 from mbv2gui.core.inference.gradcam import GradCam, gradcam, overlay
 from mbv2gui.core.runs import Run
-from mbv2gui.core.training.train import TrainConfig, train
+from mbv2gui.core.training.config import TrainConfig
+from mbv2gui.core.training.train import train
 
 SIZE = 128  # MobileNetV2's out_relu is SIZE/32 = 4x4 cells: enough room to localise
 SQUARE = 24

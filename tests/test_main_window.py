@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QApplication
 
 from mbv2gui.core.errors import JobCancelled
 from mbv2gui.gui.shell.main_window import WELCOME, WORKSPACE, MainWindow
-from mbv2gui.gui.shell.project_flow import describe_check, find_relink, suggested_project_path
+from mbv2gui.core.files.filecheck import find_relink
+from mbv2gui.gui.shell.project_flow import describe_check, suggested_project_path
 from mbv2gui.gui.shell.settings import recent_projects
 
 COLORS = {"red": (220, 40, 40), "green": (40, 180, 60)}
@@ -90,16 +91,15 @@ def test_drop_imports_classes_shows_counts_and_undoes(qtbot, window, tmp_path):
     assert sorted(arrived) == sorted(image.id for image in project.images())
     qtbot.waitUntil(lambda: f"{EXPECTED} images" in window.status.counts.text())
     assert "1 unlabeled" in window.status.counts.text()
-    assert window.notices.isVisible() and "Undo" in window.notices.action_titles()
-
-    window.context.undo_stack.undo()
+    undo_import = f"Undo import {EXPECTED} images"  # says what it takes back
+    assert window.notices.isVisible() and undo_import in window.notices.action_titles()
+    window.notices.trigger(undo_import)
     assert project.image_count() == 0
     assert project.class_names() == []  # the classes the import made go with it
+    assert not window.notices.isVisible()
     window.context.undo_stack.redo()
     assert project.image_count() == EXPECTED
     assert sorted(project.class_names()) == ["green", "red"]
-    window.notices.trigger("Undo")
-    assert project.image_count() == 0
 
 
 def test_close_reopen_and_recent_projects(qtbot, window, tmp_path):

@@ -61,7 +61,8 @@ def tiny_trained_project(tmp_path_factory, copy_to):
     wrong labels, as it would in real life."""
     from mbv2gui.core.files.importer import import_paths
     from mbv2gui.core.store.project import Project
-    from mbv2gui.core.training.train import TrainConfig, train
+    from mbv2gui.core.training.config import TrainConfig
+    from mbv2gui.core.training.train import train
 
     if not _shared:
         root = tmp_path_factory.mktemp("tiny_run")

@@ -14,7 +14,8 @@ from helpers_images import make_class_tree, make_image, random_backbone_weights
 from mbv2gui.core.errors import UserError
 from mbv2gui.core.inference.predict import expand_paths, predict_files, write_csv
 from mbv2gui.core.runs import Run
-from mbv2gui.core.training.train import TrainConfig, train
+from mbv2gui.core.training.config import TrainConfig
+from mbv2gui.core.training.train import train
 
 
 @pytest.fixture(scope="module")

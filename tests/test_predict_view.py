@@ -31,7 +31,8 @@ WAIT = 90_000  # ms; a generous bound for a job on a busy 2-core machine, not a 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """(project file, run folder, folder of new images the project does not hold)."""
-    from mbv2gui.core.training.train import TrainConfig, train
+    from mbv2gui.core.training.config import TrainConfig
+    from mbv2gui.core.training.train import train
 
     root = tmp_path_factory.mktemp("predict_view")
     make_class_tree(root / "photos", per_class=6, size=32)
@@ -282,7 +283,7 @@ def test_add_to_project_with_a_corrected_label_and_undo(qtbot, context, trained)
     record = project.image(project.find_by_hash(card.row["content_hash"]))
     assert record.path == path and record.class_id == project.class_by_name(corrected).id
     assert card.added_label.isVisible() and corrected in card.added_label.text()
-    assert "Undo" in view.notice.action_titles()
+    assert view.notice.action_titles()[0].startswith("Undo add")
 
     context.undo_stack.undo()
     assert project.image_count() == before
@@ -409,7 +410,7 @@ def test_ten_thousand_rows_arrive_in_chunks_and_export(qtbot, tmp_path):
 
 
 def test_the_run_combo_defaults_to_the_best_run_not_the_newest(qtbot, tmp_path):
-    from mbv2gui.core.training.train import TrainConfig
+    from mbv2gui.core.training.config import TrainConfig
 
     context = AppContext()
     context.jobs = JobRunner()

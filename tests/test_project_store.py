@@ -160,6 +160,27 @@ def test_newer_schema_is_refused(tmp_path):
         Project.open(project.path)
 
 
+def test_suggestions_table_reaches_older_projects_at_open(tmp_path):
+    """A project made before the suggestions table existed opens, and gets the table."""
+    import sqlite3
+
+    project = Project.create(tmp_path / "old")
+    ids, _ = project.add_images([fake(tmp_path / "a.jpg", "aa")])
+    project.close()
+    raw = sqlite3.connect(project.path)
+    raw.execute("DROP TABLE predictions")
+    raw.commit()
+    raw.close()
+    again = Project.open(project.path)
+    try:
+        assert again.suggestions() == {} and again.suggestions_run_id() is None
+        again.store_suggestions("r1", {ids[0]: ("cat", 0.9, "aa")})
+        assert again.suggestions() == {ids[0]: ("cat", 0.9)}
+        assert again.suggestions_run_id() == "r1"
+    finally:
+        again.close()
+
+
 def test_runs_are_recorded(project, tmp_path):
     assert project.runs() == []
     project.record_run("r1", tmp_path / "r1", {"alpha": 0.35}, {"accuracy": 0.9})

@@ -295,8 +295,9 @@ def test_full_disk_is_not_damage(tmp_path, monkeypatch):
     with pytest.raises(UserError) as caught:
         Project.open(path)
     assert not isinstance(caught.value, ProjectDamaged)
-    assert caught.value.message.startswith(f"The disk holding {path.name} is full (")
-    assert "MB free): free some space and open it again." in caught.value.message
+    assert caught.value.message.startswith(f"The disk holding {path.parent} (mounted at ")
+    assert "is full: " in caught.value.message and " free, so the app could not write to " \
+        f"{path.name}. Free some space on it and open it again." in caught.value.message
 
 
 def test_write_on_a_full_disk_mid_session_is_a_sentence(tmp_path):
@@ -304,7 +305,7 @@ def test_write_on_a_full_disk_mid_session_is_a_sentence(tmp_path):
     project = Project.open(path)
     try:
         project._db.execute("PRAGMA max_page_count=1")  # SQLite's own "disk is full"
-        with pytest.raises(UserError, match=r"is full \(.* MB free\)"):
+        with pytest.raises(UserError, match=r"is full: .* free, so the app could not write"):
             project.add_images([NewImage(f"/x/{'y' * 3000}{i}.jpg", 1, 1.0, str(i), 1, 1)
                                 for i in range(50)])
         assert len(project.images()) == 3  # rolled back, still usable
@@ -411,7 +412,8 @@ def test_cli_names_the_damage_and_recovers(tmp_path, capsys):
 
     path = labeled_project(tmp_path, count=10)
     sql(path, "ALTER TABLE images DROP COLUMN reason")
-    assert main(["evaluate", str(tmp_path / "no-run"), str(path), "--quiet"]) == 2
+    assert main(["train", str(path), "--out", str(tmp_path / "run"), "--weights", "none",
+                 "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "is damaged: the table “images” lacks the column reason" in err
     assert f'mbv2gui recover "{path}"' in err and "Traceback" not in err
@@ -429,7 +431,7 @@ def test_creating_on_a_full_disk_leaves_nothing_behind(tmp_path, monkeypatch):
         db.close()
         raise sqlite3.OperationalError("database or disk is full")
     monkeypatch.setattr(sqlite3, "connect", connect)
-    with pytest.raises(UserError, match=r"The disk holding new.mbv2 is full \(.*try again"):
+    with pytest.raises(UserError, match=r"The disk holding .* is full: .* write to new.mbv2\. .*try again"):
         Project.create(tmp_path / "new")
     monkeypatch.undo()
     assert not (tmp_path / "new.mbv2").exists()

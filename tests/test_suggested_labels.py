@@ -10,7 +10,8 @@ from helpers_images import make_class_tree
 from mbv2gui.core.files.importer import import_paths
 from mbv2gui.core.jobs import ignore_events, never_stop
 from mbv2gui.core.store.project import Project
-from mbv2gui.core.training.train import TrainConfig, train
+from mbv2gui.core.training.config import TrainConfig
+from mbv2gui.core.training.train import train
 from mbv2gui.gui.label.gallery_model import LabelRole
 from mbv2gui.gui.shell.main_window import LABEL, MainWindow
 

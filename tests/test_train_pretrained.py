@@ -11,7 +11,8 @@ import pytest
 
 from helpers_images import make_class_tree, random_backbone_weights
 from mbv2gui.core.errors import JobCancelled
-from mbv2gui.core.training.train import TrainConfig, train
+from mbv2gui.core.training.config import TrainConfig
+from mbv2gui.core.training.train import train
 
 
 @pytest.fixture(scope="module")

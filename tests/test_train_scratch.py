@@ -9,7 +9,8 @@ import pytest
 
 from helpers_images import make_class_tree
 from mbv2gui.core.errors import UserError
-from mbv2gui.core.training.train import TrainConfig, train
+from mbv2gui.core.training.config import TrainConfig
+from mbv2gui.core.training.train import train
 
 
 def test_auto_without_imagenet_trains_from_scratch(tmp_path, monkeypatch):

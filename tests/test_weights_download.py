@@ -111,7 +111,8 @@ def test_base_url_setting_wins_over_the_variable(mirror, monkeypatch):
 
 
 def test_training_with_auto_downloads_and_trains_from_the_file(mirror, tmp_path, monkeypatch):
-    from mbv2gui.core.training.train import TrainConfig, train
+    from mbv2gui.core.training.config import TrainConfig
+    from mbv2gui.core.training.train import train
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     make_class_tree(tmp_path / "data", ["red", "blue"], per_class=4, size=32)

@@ -28,7 +28,8 @@ NEW_CLASSES = {"cat": ((200, 200, 40), "circle"), "dog": ((40, 200, 200), "squar
 @pytest.fixture(scope="module")
 def earlier_run(tmp_path_factory):
     """A tiny run trained from scratch on red/blue/green, in a project-like runs folder."""
-    from mbv2gui.core.training.train import TrainConfig, train
+    from mbv2gui.core.training.config import TrainConfig
+    from mbv2gui.core.training.train import train
 
     root = tmp_path_factory.mktemp("earlier")
     make_class_tree(root / "data", per_class=5, size=32)
@@ -134,7 +135,8 @@ def test_not_mobilenet_damaged_or_code_is_refused(earlier_run, tmp_path):
 
 def test_new_run_starts_from_the_earlier_backbone_with_a_new_head(earlier_run, tmp_path):
     from mbv2gui.core.training.model import build_backbone
-    from mbv2gui.core.training.train import TrainConfig, train
+    from mbv2gui.core.training.config import TrainConfig
+    from mbv2gui.core.training.train import train
 
     earlier = _backbone_weights(earlier_run / "model.keras")
     weights = resolve_weights(str(earlier_run), 0.35, 32)
@@ -158,7 +160,8 @@ def test_new_run_starts_from_the_earlier_backbone_with_a_new_head(earlier_run, t
 
 
 def test_fine_tuning_continues_from_the_earlier_backbone(earlier_run, tmp_path):
-    from mbv2gui.core.training.train import TrainConfig, train
+    from mbv2gui.core.training.config import TrainConfig
+    from mbv2gui.core.training.train import train
 
     earlier = _saved_kernels(earlier_run / "model.keras")
     make_class_tree(tmp_path / "pets", NEW_CLASSES, per_class=5, size=32)

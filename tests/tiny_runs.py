@@ -9,7 +9,7 @@ from pathlib import Path
 def tiny_run(run_dir, class_names, size: int = 32):
     from mbv2gui.core.training import model as M
     from mbv2gui.core.runs import Run
-    from mbv2gui.core.training.train import TrainConfig
+    from mbv2gui.core.training.config import TrainConfig
     from mbv2gui.core.training.weights import Weights
 
     backbone = M.build_backbone(0.35, size, Weights("none", None, "", "none"), 0.9)

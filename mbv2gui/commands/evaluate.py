@@ -1,8 +1,11 @@
-"""`mbv2gui evaluate RUN DATA [--json FILE]`: how well a run does on labeled images.
+"""`mbv2gui evaluate RUN DATA [--all] [--json FILE]`: how well a run does on labeled images.
 
-DATA is a folder with one subfolder per class, or a project (its labeled images). The run's
-model predicts every image and the answers are compared with the labels, with the same
-computation the Evaluate view uses (mbv2gui.core.inference.evaluation).
+DATA is a folder with one subfolder per class, or a project. From a project, only the images
+the run did not train on count by default (those it kept aside for validation and testing, the
+figure the window shows); `--all` takes every labeled image, the trained-on ones included. The
+report says which images were used. The run's model predicts each image and the answers are
+compared with the labels, with the same computation the Evaluate view uses
+(mbv2gui.core.inference.evaluation).
 """
 
 from __future__ import annotations
@@ -19,28 +22,68 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", metavar="RUN", help="a run folder (made by `mbv2gui train`)")
     parser.add_argument("data", metavar="DATA",
                         help="a folder with one subfolder of images per class, or a project file")
+    parser.add_argument("--all", action="store_true", dest="everything",
+                        help="from a project: every labeled image, also those the run trained "
+                        "on (by default only the images it kept aside, which it never saw)")
     parser.add_argument("--json", metavar="FILE",
                         help="also write the results and the misclassified images to FILE")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _is_project(data: str) -> bool:
+    from mbv2gui.core.store.project import PROJECT_SUFFIX
+
+    return os.path.isfile(data) and data.endswith(PROJECT_SUFFIX)
+
+
+def _project_images(data: str) -> list:
+    from mbv2gui.core.store.project import Project
+
+    project = Project.open(data)
+    try:
+        images = project.labeled_images()
+    finally:
+        project.close()
+    if not images:
+        raise UserError(f"The project {os.path.basename(data)} has no labeled images to evaluate on.")
+    return images
+
+
 def data_items(data: str) -> list[tuple[str, str]]:
     """(path, class name) pairs from a folder of class subfolders or a project."""
-    from mbv2gui.core.store.project import PROJECT_SUFFIX, Project
-
-    if os.path.isfile(data) and data.endswith(PROJECT_SUFFIX):
-        project = Project.open(data)
-        try:
-            items = [(image.path, image.label) for image in project.labeled_images()]
-        finally:
-            project.close()
-        if not items:
-            raise UserError(f"The project {os.path.basename(data)} has no labeled images to evaluate on.")
-        return items
+    if _is_project(data):
+        return [(image.path, image.label) for image in _project_images(data)]
     if not os.path.isdir(data):
         raise UserError(f"{data} is neither a folder nor a project file; give a folder with one "
                         "subfolder per class, or a project.")
     return folder_items(data)
+
+
+def images_to_evaluate(data: str, held_out_rows: list, everything: bool = False
+                       ) -> tuple[list[tuple[str, str]], str]:
+    """The (path, class name) pairs to evaluate on, and a sentence saying which they are.
+    `held_out_rows`: the run's predictions.json rows (the images it kept aside)."""
+    if not _is_project(data):
+        items = data_items(data)
+        return items, (f"Images used: every image in the folder {data} ({len(items):,} files; "
+                       "any that cannot be read are left out and named).")
+    images = _project_images(data)
+    held = {row.get("content_hash") for row in held_out_rows} | {row.get("path") for row in held_out_rows}
+    kept = [image for image in images if image.content_hash in held or image.path in held]
+    name, total = os.path.basename(data), len(images)
+    if everything:
+        return ([(i.path, i.label) for i in images],
+                f"Images used: all {total:,} labeled images of {name} (--all), including the "
+                f"{total - len(kept):,} the run could have trained on: the accuracy on those "
+                "says little about new images.")
+    if not kept:
+        return ([(i.path, i.label) for i in images],
+                f"Images used: all {total:,} labeled images of {name}: the run kept none of "
+                "them aside (it was trained on other images, or on all of these).")
+    return ([(i.path, i.label) for i in kept],
+            f"Images used: the {len(kept):,} labeled images of {name} the run did not train on "
+            f"(kept aside for validation and testing); --all adds the other "
+            f"{total - len(kept):,}.")
 
 
 def format_report(evaluation: Evaluation, misclassified_shown: int = 10) -> str:
@@ -76,12 +119,15 @@ def format_report(evaluation: Evaluation, misclassified_shown: int = 10) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    items = data_items(args.data)  # first: a wrong DATA is told before the model loads
+    if not _is_project(args.data):
+        data_items(args.data)  # first: a wrong DATA is told before the run is read
     from mbv2gui.commands.progress import run_job
     from mbv2gui.core.runs import Run
 
-    run_ = Run.load(args.run)
+    run_ = Run.load(args.run)  # its files only; the model loads when the job needs it
+    items, which = images_to_evaluate(args.data, run_.predictions, args.everything)
     evaluation = run_job(evaluate_files, run_, items, quiet=args.quiet)
+    print(which)
     print(format_report(evaluation))
     if args.json:
         try:

@@ -13,6 +13,7 @@ import sys
 
 from mbv2gui.core.errors import JobCancelled, UserError
 from mbv2gui.core.inference.quality import quality_sentence
+from mbv2gui.core.training.stopping_words import early_stop_sentence
 from mbv2gui.core.training.weights import URL_VARIABLE, WeightsUnavailable
 
 
@@ -41,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args):
-    from mbv2gui.core.training.train import TrainConfig
+    from mbv2gui.core.training.config import TrainConfig
 
     if not 0 <= args.val_split < 1:
         raise UserError("--val-split must be at least 0 and below 1 (0.2 keeps a fifth of each "
@@ -76,6 +77,9 @@ def run(args: argparse.Namespace) -> int:
             exc.detail) from exc
     except JobCancelled:
         raise UserError("Training was stopped before the first epoch ended; nothing was saved.")
+    stopped = early_stop_sentence(result.metrics)
+    if stopped:
+        print(stopped, file=sys.stderr)
     print(quality_sentence(result), file=sys.stderr)  # weak or unsure: say so, and what helps
     m = result.metrics
     print(json.dumps({"run": str(result.run_dir), "accuracy": m["accuracy"],

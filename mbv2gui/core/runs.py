@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mbv2gui.core.errors import UserError
+from mbv2gui.core.training.config import TrainConfig
 
 FILES = ("model.keras", "labels.txt", "config.json", "history.json", "metrics.json",
          "predictions.json")
@@ -52,7 +53,7 @@ def prediction_row(sample, true: int, probabilities) -> dict:
 @dataclass
 class Run:
     run_dir: Path
-    config: object  # TrainConfig
+    config: TrainConfig
     class_names: list[str]
     history: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
@@ -97,8 +98,6 @@ class Run:
 
     @classmethod
     def load(cls, run_dir) -> "Run":
-        from mbv2gui.core.training.train import TrainConfig
-
         run_dir = Path(run_dir)
         if not (run_dir / "labels.txt").is_file():
             raise UserError(f"{run_dir} is not a training run folder (it has no labels.txt); "
@@ -124,13 +123,22 @@ class Run:
         return self._model
 
 
+def load_history(run_dir) -> dict | None:
+    """A run's per-epoch history alone (the runs list draws curves from it without loading the
+    model), or None when it cannot be read."""
+    try:
+        return _read_json(Path(run_dir) / "history.json")
+    except UserError:
+        return None
+
+
 def sweep_project_runs(project_path) -> list[Path]:
     """Cleans what killed trainings left in a project's runs folder (called when a project is
     opened; see core/files/partial_outputs.py). Never raises."""
     from mbv2gui.core.files.partial_outputs import sweep_partial_outputs
-    from mbv2gui.core.store.project import sidecar_for
+    from mbv2gui.core.store.sidecar import runs_folder
 
-    return sweep_partial_outputs(sidecar_for(Path(project_path)) / "runs", runs_folder=True)
+    return sweep_partial_outputs(runs_folder(project_path), runs_folder=True)
 
 
 def record_in_project(project_path, run: Run) -> None:

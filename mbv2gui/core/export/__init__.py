@@ -27,7 +27,8 @@ from mbv2gui.core.files.diskspace import ensure_free, model_file_bytes, said_in_
 from mbv2gui.core.errors import JobCancelled
 from mbv2gui.core.export import model_card, samples
 from mbv2gui.core.export.formats import FORMATS, MODEL_FILES, ExportError, check_format, writer
-from mbv2gui.core.export.howto import HOWTO
+from mbv2gui.core.export.howto import HOWTO, agreement_sentence
+from mbv2gui.core.export.record import record
 from mbv2gui.core.jobs import ignore_events, message, never_stop, progress
 from mbv2gui.core.files.partial_outputs import building, check_replaceable, sweep_partial_outputs
 
@@ -53,11 +54,8 @@ class ExportResult:
 
     def summary(self) -> str:
         """Two sentences for the user (the dialog and the CLI both show them)."""
-        a = self.agreement
         return (f"Exported {', '.join(self.files)} ({human_size(self.bytes)}) to "
-                f"{self.out_dir}. Same top answer as the app on {a['agreeing']} of "
-                f"{a['images']} images ({a['top1_agreement']:.1%}), checked with "
-                f"{a['runtime']}.")
+                f"{self.out_dir}. {agreement_sentence(self.card['exports'][self.format])}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -115,11 +113,14 @@ def export_run(run_dir, fmt: str, out_path, report=ignore_events, should_stop=ne
                               int8_input=int8_input)
         step(3, f"Checking the {fmt} export against the app")
         agreement = verify.agreement(fmt, staging, check_images, reference)
-        agreement["source"] = check_source
+        if agreement["images"]:
+            agreement["source"] = check_source
         step(4, "Writing the model card")
         if calibration is not None:
             written["calibration"] = {"images": int(len(calibration)), "source": train_source}
         card = model_card.write_card(run, fmt, staging, written, agreement)
+    record(run.run_dir, fmt, out_dir, written["files"], agreement,
+           card["exports"][fmt]["exported"], written.get("structure"))
     report(progress(STEPS, STEPS, "Done"))
     return ExportResult(fmt, str(out_dir), written["files"],
                         sum(_size(out_dir / name) for name in written["files"]), agreement,

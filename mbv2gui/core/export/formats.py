@@ -28,11 +28,21 @@ FORMATS = {
     "tflite-int8": "TensorFlow Lite int8 — smallest and fastest on phones and "
                    "microcontrollers; needs calibration images (your training images).",
     "onnx": "ONNX: for onnxruntime from Python, C#, Java, JavaScript and other languages.",
+    "coreml": "Core ML for iPhone, iPad and Mac apps (needs mbv2gui[coreml]); on other "
+              "computers it is checked for structure but cannot be run.",
+    "web": "Web page: runs in a browser (ONNX Runtime Web), with a demo page to try images; "
+           "copy its web folder to any web server.",
 }
+
+# Each format's short name, for the dialog's list, the report and the command line.
+TITLES = {"keras": "Keras", "savedmodel": "TensorFlow SavedModel", "tflite": "TensorFlow Lite",
+          "tflite-fp16": "TensorFlow Lite, half size (float16)",
+          "tflite-int8": "TensorFlow Lite, 8-bit integer (smallest, fastest)", "onnx": "ONNX",
+          "coreml": "Core ML (Apple devices)", "web": "Web page (runs in a browser)"}
 
 MODEL_FILES = {"keras": "model.keras", "savedmodel": "saved_model", "tflite": "model.tflite",
                "tflite-fp16": "model_fp16.tflite", "tflite-int8": "model_int8.tflite",
-               "onnx": "model.onnx"}
+               "onnx": "model.onnx", "coreml": "model.mlpackage", "web": "web"}
 
 # format -> (module in this package, its writer, its runner: see writer() and runner())
 _FUNCTIONS = {"keras": ("keras_savedmodel", "write_keras", "keras_runner"),
@@ -40,11 +50,27 @@ _FUNCTIONS = {"keras": ("keras_savedmodel", "write_keras", "keras_runner"),
               "tflite": ("tflite", "write_tflite", "runner"),
               "tflite-fp16": ("tflite", "write_tflite_fp16", "runner"),
               "tflite-int8": ("tflite", "write_tflite_int8", "runner"),
-              "onnx": ("onnx", "write_onnx", "runner")}
+              "onnx": ("onnx", "write_onnx", "runner"),
+              "coreml": ("coreml", "write_coreml", "runner"),
+              "web": ("web", "write_web", "runner")}
 
 
 class ExportError(UserError):
     """An export that could not be written or did not answer like the app."""
+
+
+class NotRunHere(ExportError):
+    """A format whose runtime does not exist on this computer (Core ML off macOS): its
+    sentence says what was checked instead."""
+
+
+def agreement_words(agreement: dict) -> str:
+    """"same top answer as the app on 30 of 30 validation images (100.0%), checked with X", or
+    what was checked instead when the format could not be run here."""
+    if agreement.get("top1_agreement") is None:
+        return f"{agreement.get('runtime', 'not checked')}"
+    return (f"same top answer as the app on {agreement['agreeing']} of {agreement['images']} "
+            f"images ({agreement['top1_agreement']:.1%}), checked with {agreement['runtime']}")
 
 
 def check_format(fmt: str) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mbv2gui.core.export.formats import agreement_words
+
 HOWTO = "How to use this model.md"
 
 _LOAD = """import numpy as np
@@ -49,8 +51,43 @@ probabilities = session.run(None, {{session.get_inputs()[0].name: pixels}})[0][0
 }
 _SNIPPETS["tflite-fp16"] = _SNIPPETS["tflite"]
 
+# Formats not used like the others from Python: what to do instead of the usual snippet.
+_INSTEAD = {
+    "coreml": """In an Xcode project, add `{file}`: Xcode generates a class for it, and Vision's
+`VNCoreMLRequest` hands it images (the labels are inside the model). On a Mac, from Python:
+
+```python
+import coremltools as ct  # pip install coremltools; predicts on macOS only
+from PIL import Image
+
+model = ct.models.MLModel("{file}")
+image = Image.open("photo.jpg").convert("RGB").resize(({s}, {s}), Image.BILINEAR)
+result = model.predict({{"image": image}})
+print(result["classLabel"], result["classLabel_probs"])
+```
+""",
+    "web": """The `{file}` folder is a web page. Browsers do not run a model from a page opened as a
+file, so serve the folder and open it:
+
+```sh
+python3 -m http.server 8000 --directory "{file}"
+```
+
+then open http://localhost:8000/ , pick or drop images, and see the top classes. Copy the
+folder as it is to any web server to share it; `index.html` shows how to call the model from
+JavaScript (ONNX Runtime Web, single-threaded WebAssembly: no special server headers needed).
+""",
+}
+
 _END = """print(labels[int(np.argmax(probabilities))], float(np.max(probabilities)))
 """
+
+
+def agreement_sentence(entry: dict) -> str:
+    words = agreement_words(entry["agreement"])
+    if entry.get("structure"):
+        words += f": {entry['structure']}"
+    return f"{words[0].upper()}{words[1:]}."
 
 
 def howto_text(card: dict) -> str:
@@ -65,14 +102,13 @@ def howto_text(card: dict) -> str:
         "```python\n", _LOAD.format(s=size), "```\n",
     ]
     for fmt, entry in card["exports"].items():
-        file, agreement = entry["files"][0], entry["agreement"]
+        file = entry["files"][0]
         parts += [
             f"\n## {file} ({fmt})\n\n{entry['description']}\n\n",
-            f"Checked with {agreement['runtime']}: same top answer as the app on "
-            f"{agreement['agreeing']} of {agreement['images']} images "
-            f"({agreement['top1_agreement']:.1%}).\n\n",
-            "```python\n", _SNIPPETS[fmt].format(file=file), _END, "```\n",
+            f"{agreement_sentence(entry)}\n\n",
         ]
+        parts += ([_INSTEAD[fmt].format(file=file, s=size)] if fmt in _INSTEAD else
+                  ["```python\n", _SNIPPETS[fmt].format(file=file), _END, "```\n"])
         if entry["input"]["scale"] is not None:
             i = entry["input"]
             parts.append(f"\nInput {i['dtype']}, scale {i['scale']:.6g}, zero point "

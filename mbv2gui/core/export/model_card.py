@@ -11,7 +11,7 @@ import os
 import time
 from pathlib import Path
 
-from mbv2gui import __version__
+from mbv2gui.version import __version__
 from mbv2gui.core.export.formats import FORMATS
 
 CARD = "model.json"
@@ -35,8 +35,9 @@ def card_data(run, fmt: str, written: dict, agreement: dict, earlier: dict) -> d
     entry = {"files": written["files"], "description": FORMATS[fmt],
              "input": written["input"], "output": written["output"],
              "agreement": agreement, "exported": _now()}
-    if "calibration" in written:
-        entry["calibration"] = written["calibration"]
+    for extra in ("calibration", "structure"):  # int8's calibration; Core ML's checked structure
+        if extra in written:
+            entry[extra] = written[extra]
     return {
         "run_id": run.run_id,
         "class_names": list(run.class_names),

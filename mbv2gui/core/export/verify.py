@@ -13,9 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from mbv2gui.core.export.formats import MODEL_FILES, ExportError, runner
+from mbv2gui.core.export.formats import MODEL_FILES, ExportError, NotRunHere, runner
 
 THRESHOLDS = {"tflite-int8": 0.98}
+# images per call of a format's runner; the web runner starts a browser per call, so gets all
+BATCH_SIZES = {"web": 100_000}
 DEFAULT_THRESHOLD = 0.99
 
 
@@ -30,7 +32,7 @@ def load_runner(fmt: str, out_dir, threads: int | None = None):
     path = Path(out_dir) / MODEL_FILES[fmt]
     try:
         return make(path, threads)
-    except ExportError:
+    except ExportError:  # NotRunHere included
         raise
     except Exception as exc:  # truncated, corrupt or foreign file: each runtime words it its way
         raise ExportError(f"The exported file {path.name} could not be loaded by its runtime; "
@@ -51,8 +53,13 @@ def predict(run, runtime: str, fmt: str, images: np.ndarray, batch_size: int = 1
 def agreement(fmt: str, out_dir, images: np.ndarray, reference: np.ndarray) -> dict:
     """Runs the export on `images` and compares with the app's `reference` probabilities;
     an ExportError if they agree less than the format's threshold."""
-    run, runtime = load_runner(fmt, out_dir)
-    probabilities = predict(run, runtime, fmt, images)
+    try:
+        run, runtime = load_runner(fmt, out_dir)
+    except NotRunHere as exc:  # its writer checked what it could; say so, not a made-up figure
+        return {"images": 0, "agreeing": None, "top1_agreement": None,
+                "max_probability_difference": None, "runtime": exc.message,
+                "required": threshold(fmt)}
+    probabilities = predict(run, runtime, fmt, images, BATCH_SIZES.get(fmt, 16))
     same = probabilities.argmax(1) == reference.argmax(1)
     result = {"images": int(len(images)), "agreeing": int(same.sum()),
               "top1_agreement": float(same.mean()),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from mbv2gui.core.files.images import ImageError, content_hash, image_info
 from mbv2gui.core.jobs import Report, ShouldStop, Throttle, progress
@@ -113,3 +114,23 @@ def _check(project: Project, report: Report, should_stop: ShouldStop) -> dict:
         "restored": restored,
         "cancelled": cancelled,
     }
+
+
+def find_relink(missing_path: str, new_folder: str) -> tuple[str, str] | None:
+    """The (old folder, new folder) pair that makes `missing_path` exist again under
+    `new_folder`, matching as much of its path as possible; None if nothing matches."""
+    parts = Path(missing_path).parts
+    for start in range(1, len(parts)):
+        if Path(new_folder, *parts[start:]).exists():
+            return str(Path(*parts[:start])), new_folder
+    return None
+
+
+def relink_and_check(project_path: str, old: str, new: str, *, report, should_stop):
+    """A job: point images under `old` to `new`, then re-check every file."""
+    project = Project.open(project_path)
+    try:
+        count = project.relink(old, new)
+    finally:
+        project.close()
+    return count, check_files(project_path, report=report, should_stop=should_stop)

@@ -31,9 +31,8 @@ from typing import Callable, Iterable, Iterator
 from mbv2gui.core.errors import UserError
 from mbv2gui.core.files.images import display_path, is_image_name
 from mbv2gui.core.jobs import ShouldStop, never_stop
-from mbv2gui.core.store.project import PROJECT_SUFFIX
+from mbv2gui.core.store.sidecar import is_data_folder
 
-SIDECAR_SUFFIX = PROJECT_SUFFIX + "-data"  # see project.sidecar_for
 NOT_REGULAR = "it is not a regular file"  # a pipe, socket or device: reading it may never end
 MISSING = "the file is missing (it was moved or deleted)"
 
@@ -116,7 +115,7 @@ class Walker:
             return "ignore"
         try:
             if entry.is_dir():
-                return "ignore" if entry.name.endswith(SIDECAR_SUFFIX) else "folder"
+                return "ignore" if is_data_folder(entry.name) else "folder"
         except OSError:
             return "other"
         return "image" if is_image_name(entry.name) else "other"

@@ -33,6 +33,7 @@ from mbv2gui.core.files.folders import MISSING, NOT_REGULAR, walk_dropped
 from mbv2gui.core.files.images import ImageError, content_hash, display_path, image_info, is_image_name
 from mbv2gui.core.jobs import Report, ShouldStop, Throttle, progress
 from mbv2gui.core.store.project import NewImage, Project
+from mbv2gui.core.words import plural
 
 BATCH_FILES = 200
 BATCH_SECONDS = 0.3
@@ -46,10 +47,6 @@ WORKERS = min(4, (os.cpu_count() or 1) + 2)
 PARALLEL_FROM_BYTES = 128 * 1024
 HEADER_NAMES = {"path", "file", "filename", "file_name", "filepath", "file_path", "image"}
 LABEL_NAMES = {"label", "class", "category"}
-
-
-def _plural(count: int, one: str, many: str | None = None) -> str:
-    return f"{count:,} {one if count == 1 else (many or one + 's')}"
 
 
 @dataclass
@@ -71,23 +68,23 @@ class ImportSummary:
         if not added:
             text = "No new images were imported"
         elif not self.labels:
-            text = f"Imported {_plural(added, 'unlabeled image')}"
+            text = f"Imported {plural(added, 'unlabeled image')}"
         else:
-            text = f"Imported {_plural(added, 'image')} into {_plural(len(self.labels), 'class', 'classes')}"
+            text = f"Imported {plural(added, 'image')} into {plural(len(self.labels), 'class', 'classes')}"
             if self.unlabeled:
                 text += f" ({self.unlabeled:,} unlabeled)"
         skipped = []
         if self.duplicates:
-            skipped.append(_plural(len(self.duplicates), "duplicate"))
+            skipped.append(plural(len(self.duplicates), "duplicate"))
         if self.non_images:
-            skipped.append(_plural(self.non_images, "non-image file"))
+            skipped.append(plural(self.non_images, "non-image file"))
         if self.bad_rows:
-            skipped.append(_plural(len(self.bad_rows), "unusable CSV row"))
+            skipped.append(plural(len(self.bad_rows), "unusable CSV row"))
         if skipped:
             total = len(self.duplicates) + self.non_images + len(self.bad_rows)
             text += f"; {' and '.join(skipped)} {'was' if total == 1 else 'were'} skipped"
         if self.unreadable:
-            text += f"; {_plural(len(self.unreadable), 'image')} cannot be read"
+            text += f"; {plural(len(self.unreadable), 'image')} cannot be read"
         text += "."
         if self.cancelled:
             text = "The import was cancelled. " + text

@@ -68,6 +68,21 @@ class ThumbnailCache:
         return self.cached(content_hash) or self.make(image_path, content_hash)
 
 
+def make_thumbnails(folder: str | os.PathLike, size: int, batch: list[tuple[str, str]],
+                    report, should_stop) -> list[tuple[str, str | None]]:
+    """A job: the thumbnails of (path, content hash) pairs, made where missing; each pair comes
+    back with its thumbnail's path, or None for an image that cannot be shown."""
+    cache, made = ThumbnailCache(folder, size), []
+    for path, content_hash in batch:
+        if should_stop():
+            break
+        try:
+            made.append((path, str(cache.get(path, content_hash))))
+        except (ImageError, ValueError):
+            made.append((path, None))
+    return made
+
+
 def mark_unreadable(project_path: str | os.PathLike, content_hash: str,
                     error: ImageError) -> list[int]:
     """Records that the image with this content was found unusable when it was decoded (its

@@ -237,13 +237,14 @@ def image_features(project, run, images, report, should_stop) -> tuple[np.ndarra
     """Pooled features of the run's own backbone for `images` (the engine's feature model and
     cache), and the indices of the images that could be read."""
     from mbv2gui.core.inference.runtime import run_folder
+    from mbv2gui.core.store.sidecar import features_folder
     from mbv2gui.core.training.features import FeatureCache, compute_features
     from mbv2gui.core.training.model import build_feature_model
 
     size = int(run.config.image_size)
     feature_model = build_feature_model(run.load_model().get_layer("backbone"), size)
     key = _cache_key(run)
-    cache = FeatureCache(project.sidecar / "features", key)
+    cache = FeatureCache(features_folder(project.path), key)
     # A frozen pretrained backbone is the training's: its conversion is in the user's cache.
     # A trained one is this run's own: converted beside its model, deleted with it.
     own = key.startswith("run-")

@@ -11,11 +11,10 @@ healthy project believing it).
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 from pathlib import Path
 
-from mbv2gui.core.errors import UserError
+from mbv2gui.core.errors import UserError, disk_full_message
 
 
 class ProjectDamaged(UserError):
@@ -33,17 +32,12 @@ class ProjectDamaged(UserError):
         self.recoverable = recoverable
 
 
-def free_megabytes(path: Path) -> int:
-    folder = Path(path).parent
-    try:
-        return shutil.disk_usage(folder).free // (1024 * 1024)
-    except OSError:
-        return 0
-
-
 def disk_full_error(path: Path, detail: str = "", then: str = "try again") -> UserError:
-    return UserError(f"The disk holding {Path(path).name} is full ({free_megabytes(path):,} MB "
-                     f"free): free some space and {then}.", detail or str(path))
+    """The project's disk is full: the same sentence as every other full disk (which disk, how
+    much is free), ending with what to do here."""
+    return UserError(disk_full_message(Path(path).parent, f"write to {Path(path).name}", None,
+                                       advice=f"Free some space on it and {then}."),
+                     detail or str(path))
 
 
 def read_only_reason(path: Path) -> str:

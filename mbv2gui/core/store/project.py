@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from mbv2gui.core.errors import UserError
-from mbv2gui.core.store.schema import SCHEMA, SCHEMA_VERSION
+from mbv2gui.core.errors import UserError, free_bytes
+from mbv2gui.core.store.schema import ADDED_LATER, SCHEMA, SCHEMA_VERSION
+from mbv2gui.core.store.sidecar import PROJECT_SUFFIX, sidecar_for
 from mbv2gui.core.store.splits import SPLITS
 from mbv2gui.core.store.check import check_header, check_store, stored_json
-from mbv2gui.core.store.errors import (GuardedConnection, disk_full_error, free_megabytes,
+from mbv2gui.core.store.errors import (GuardedConnection, disk_full_error,
                                        is_disk_full, is_read_only, read_only_reason,
                                        read_only_write_error, store_error)
 
-PROJECT_SUFFIX = ".mbv2"
 
 # Distinct, readable colors handed to new classes in turn (Okabe-Ito, then Tableau).
 CLASS_COLORS = (
@@ -114,10 +114,6 @@ def _image_from_row(row: tuple) -> ImageRecord:
     )
 
 
-def sidecar_for(project_file: Path) -> Path:
-    return project_file.with_name(project_file.name + "-data")
-
-
 class _ReadOnly(Exception):
     """A read-write connection was refused because the file or its folder is read-only."""
 
@@ -149,7 +145,7 @@ def _connection(path: Path, read_only: bool, then: str) -> sqlite3.Connection:
         except sqlite3.DatabaseError as exc:
             if db is not None:
                 db.close()
-            if is_disk_full(exc) or (free_megabytes(path) < 1 and not read_only):
+            if is_disk_full(exc) or ((free_bytes(path) or 0) < 1 << 20 and not read_only):
                 raise disk_full_error(path, f"{path}: {exc}", then) from exc
             if is_read_only(exc) and not read_only:
                 raise _ReadOnly(str(exc)) from exc
@@ -199,7 +195,7 @@ class Project:
         db = None
         try:
             db = _connection(path, read_only=False, then="try again")
-            db.executescript(SCHEMA)
+            db.executescript(SCHEMA + ADDED_LATER)
             db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         except BaseException as exc:
             if db is not None:
@@ -229,7 +225,8 @@ class Project:
         try:
             check_store(db, path)
             if reason is None:
-                db.executescript(SCHEMA)  # idempotent: adds indexes newer versions define
+                # Idempotent: adds the indexes and tables newer versions define.
+                db.executescript(SCHEMA + ADDED_LATER)
         except BaseException:
             db.close()  # else the damaged file stays open (and locked on Windows)
             raise
@@ -254,6 +251,17 @@ class Project:
                 self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+
+    def select(self, sql: str, parameters=()) -> sqlite3.Cursor:
+        """A read on the project's connection, for the store's own query modules
+        (core/store/queries.py); every change goes through a method of its own."""
+        if not sql.lstrip().upper().startswith("SELECT"):
+            raise ValueError(f"select() only reads: {sql[:40]!r}")
+        return self._db.execute(sql, parameters)
+
+    def _has_table(self, name: str) -> bool:
+        return self._db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
+                                (name,)).fetchone() is not None
 
     # ----------------------------------------------------------------- settings
     def setting(self, key: str, default=None):
@@ -504,3 +512,33 @@ class Project:
     def delete_run(self, run_id: str) -> None:
         with self._transaction() as db:
             db.execute("DELETE FROM runs WHERE id=?", (run_id,))
+
+    # ----------------------------------------------------------------- suggestions
+    def store_suggestions(self, run_id: str,
+                          rows: dict[int, tuple[str, float, str | None]]) -> None:
+        """Replaces every stored suggestion with `rows` {image id: (label, confidence, content
+        hash)}, in one transaction."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM predictions")
+            db.executemany(
+                "INSERT INTO predictions (image_id, run_id, label, confidence, content_hash) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(image_id, run_id, label, float(confidence), content_hash)
+                 for image_id, (label, confidence, content_hash) in rows.items()])
+
+    def suggestions(self) -> dict[int, tuple[str, float]]:
+        """{image id: (label, confidence)} for every suggestion still valid: the image is in
+        the project with the content it was suggested for."""
+        if not self._has_table("predictions"):  # an older project opened read-only
+            return {}
+        rows = self._db.execute(
+            "SELECT p.image_id, p.label, p.confidence FROM predictions p JOIN images i "
+            "ON i.id = p.image_id WHERE p.content_hash IS i.content_hash ORDER BY p.image_id")
+        return {image_id: (label, confidence) for image_id, label, confidence in rows}
+
+    def suggestions_run_id(self) -> str | None:
+        """The run the stored suggestions came from (None: there are none)."""
+        if not self._has_table("predictions"):
+            return None
+        row = self._db.execute("SELECT run_id FROM predictions LIMIT 1").fetchone()
+        return row[0] if row else None

@@ -4,7 +4,7 @@
 50,000 rows in memory and must load them in well under a second, so it reads only the columns
 it shows, as named tuples made straight from the cursor, and decodes a path only when a tile
 is painted. Kept apart from project.py so the store's API stays small; it reads the same
-connection.
+connection, through `Project.select`.
 """
 
 from __future__ import annotations
@@ -46,14 +46,13 @@ _make = GalleryRow._make
 def image_rows(project: Project, ids: list[int] | None = None) -> list[GalleryRow]:
     """All images in id order (the order they were added), or the given ones (ids that are
     no longer in the project are left out, so a caller can tell removed rows apart)."""
-    db = project._db  # noqa: SLF001 - a read-only query on the store's own connection
     if ids is None:
         # 50,000 new tuples set off several garbage collections that can find nothing to
         # free (tuples of str/int/bytes form no cycles); pausing the collector saves ~30%.
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            return list(map(_make, db.execute(f"SELECT {_COLUMNS} FROM images ORDER BY id")))
+            return list(map(_make, project.select(f"SELECT {_COLUMNS} FROM images ORDER BY id")))
         finally:
             if was_enabled:
                 gc.enable()
@@ -61,6 +60,18 @@ def image_rows(project: Project, ids: list[int] | None = None) -> list[GalleryRo
     for start in range(0, len(ids), 500):  # SQLite limits the number of bound parameters
         chunk = ids[start:start + 500]
         marks = ",".join("?" * len(chunk))
-        rows.extend(map(_make, db.execute(
+        rows.extend(map(_make, project.select(
             f"SELECT {_COLUMNS} FROM images WHERE id IN ({marks}) ORDER BY id", chunk)))
     return rows
+
+
+def image_ids_with_status(project_path: str, statuses: list[str], among: list[int] | None = None,
+                          *, report, should_stop) -> list[int]:
+    """A job: the ids of images whose status is one of `statuses` (optionally among some ids).
+    Runs in the worker with its own connection, since it reads every row."""
+    project = Project.open(project_path)
+    try:
+        wanted = set(statuses)
+        return [image.id for image in project.images(among) if image.status in wanted]
+    finally:
+        project.close()

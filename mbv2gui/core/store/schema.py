@@ -43,6 +43,22 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 """
 
+# Tables a project may lack because it was made before they existed. Opening a writable project
+# creates them (IF NOT EXISTS: the migration); the check on open does not require them, so an
+# older project that can only be read opens too, with none of their rows.
+ADDED_LATER = """
+-- The suggestions: the label the model proposes for each unlabeled image, with the image's
+-- content hash when proposed (a changed file loses its suggestion). The table keeps the name
+-- it was first made with, so older projects' suggestions stay readable.
+CREATE TABLE IF NOT EXISTS predictions (
+    image_id     INTEGER PRIMARY KEY,
+    run_id       TEXT,
+    label        TEXT,
+    confidence   REAL,
+    content_hash TEXT
+);
+"""
+
 
 @functools.cache
 def expected_columns() -> dict[str, list[str]]:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from mbv2gui.core.errors import UserError
 from mbv2gui.core.files.images import ImageError, content_hash
-from mbv2gui.core.store.splits import assign_splits, validation_count
+from mbv2gui.core.store.sidecar import features_folder
+from mbv2gui.core.store.splits import ASSIGNED_SPLITS, assign_splits, validation_count
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class TrainData:
 
     def counts(self) -> dict:
         return {split: dict(Counter(s.label for s in self.split(split)))
-                for split in ("train", "validation", "test")}
+                for split in ASSIGNED_SPLITS}
 
     @classmethod
     def from_folder(cls, folder, val_split: float = 0.2, seed: int = 0) -> "TrainData":
@@ -75,11 +76,15 @@ class TrainData:
         # Every class of the project is an output of the model, so an empty one is an error.
         classes = project.class_names()
         check_classes(classes, labels, val_split, f"the project {Path(project.path).stem}")
+        from mbv2gui.core.store.near_duplicates import stored_groups
+
         keys = [im.content_hash or str(im.id) for im in images]
-        splits = assign_splits(keys, labels, [im.split for im in images], val_split, seed)
+        # Near-duplicate groups stay on one side: a copy of a validation image is not trained on.
+        splits = assign_splits(keys, labels, [im.split for im in images], val_split, seed,
+                               stored_groups(project))
         samples = [Sample(im.path, im.content_hash, im.label, split)
                    for im, split in zip(images, splits)]
-        return cls(classes, samples, str(project.path), Path(project.sidecar) / "features")
+        return cls(classes, samples, str(project.path), features_folder(project.path))
 
 
 def check_classes(classes: list[str], labels: list[str], val_split: float, where: str) -> None:

@@ -19,14 +19,10 @@ import numpy as np
 
 from mbv2gui.core.files.diskspace import ensure_free, said_in_words
 from mbv2gui.core.jobs import progress
+from mbv2gui.core.store.sidecar import features_folder
 
 ACTION = "save the image features"
 ENTRY_OVERHEAD = 4096  # the .npy header, and a file system block per small file
-
-
-def user_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "mbv2gui" / "features"
 
 
 def backbone_key(alpha: float, image_size: int, weights_identity: str) -> str:
@@ -35,7 +31,7 @@ def backbone_key(alpha: float, image_size: int, weights_identity: str) -> str:
 
 class FeatureCache:
     def __init__(self, root: Path | None, key: str):
-        self.folder = Path(root or user_cache_dir()) / key
+        self.folder = Path(root or features_folder(None)) / key
         self.folder.mkdir(parents=True, exist_ok=True)
         self._folders: set[Path] = set()
 

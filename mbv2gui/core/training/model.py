@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mbv2gui.core.errors import UserError
-from mbv2gui.core.training.tfsetup import keras
+from mbv2gui.core.training.tfsetup import keras, quiet_weights_loading
 from mbv2gui.core.training.weights import Weights
 
 LAST_BLOCK = 16  # MobileNetV2 has blocks 1..16 after the stem ("expanded_conv")
@@ -25,7 +25,8 @@ def load_model_file(path, damaged: str):
     """A saved Keras model, loaded in Keras' safe mode (no code in the file is ever run).
     A model refused for carrying code is said so; any other failure is `damaged`, a sentence."""
     try:
-        return keras().models.load_model(path, compile=False, safe_mode=True)
+        with quiet_weights_loading(path):
+            return keras().models.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:
         code = carried_code(exc)
         if code is None:
@@ -59,7 +60,8 @@ def build_backbone(alpha: float, image_size: int, weights: Weights, bn_momentum:
             if weights.kind == "model":  # an earlier model: its backbone, not its head
                 backbone.set_weights(saved_backbone(weights.path).get_weights())
             else:
-                backbone.load_weights(weights.path)
+                with quiet_weights_loading(weights.path):
+                    backbone.load_weights(weights.path)
         except Exception as exc:  # wrong file kind, other alpha, damaged: one sentence
             raise UserError(f"The weights in {weights.path} do not fit MobileNetV2 with alpha "
                             f"{alpha} at {image_size} px (wrong file, other settings, or damaged).",
@@ -75,7 +77,8 @@ def saved_backbone(path):
     """The MobileNetV2 inside a saved `.keras` model: the model itself when it is a bare
     backbone, else its nested MobileNetV2 (a classifier the app made has it as `backbone`).
     safe_mode keeps a model with code in it (a Lambda layer) from running."""
-    model = keras().models.load_model(path, compile=False, safe_mode=True)
+    with quiet_weights_loading(path):
+        model = keras().models.load_model(path, compile=False, safe_mode=True)
     found = next((layer for layer in [model, *_all_layers(model)] if hasattr(layer, "layers")
                   and any(inner.name == "block_16_project" for inner in layer.layers)), None)
     if found is None:

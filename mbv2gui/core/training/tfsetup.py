@@ -5,9 +5,17 @@ inside the functions that need them."""
 from __future__ import annotations
 
 import gc
+import logging
 import os
+import warnings
 from contextlib import contextmanager
 from functools import lru_cache
+
+log = logging.getLogger(__name__)
+
+# Keras 3 warns once per nested container a weights file lacks (a hundred lines for one
+# MobileNetV2 saved by another Keras version), each time a file is loaded.
+NESTED_CONTAINER_WARNING = "Skipping nested container"
 
 
 @lru_cache(maxsize=None)
@@ -71,3 +79,45 @@ def set_precision_policy() -> str:
 
 def set_seed(seed: int) -> None:
     keras().utils.set_random_seed(int(seed))
+
+
+@contextmanager
+def quiet_weights_loading(path):
+    """Loads weights without Keras' wall of "Skipping nested container … will retain their
+    freshly-initialized weights" warnings: they are counted and said in one sentence on the log
+    (the part that matters: some layers of `path` kept their starting weights). Any other
+    warning passes through as it would have."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    skipped = 0
+    for warning in caught:
+        if NESTED_CONTAINER_WARNING in str(warning.message):
+            skipped += 1
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                   warning.lineno)
+    if skipped:
+        log.warning(weights_skipped_sentence(path, skipped))
+
+
+@contextmanager
+def weights_notes_to(report):
+    """While a job runs: the sentences `quiet_weights_loading` logs also reach its report (the
+    Train view's log pane), as warnings, not only the terminal."""
+    class _Forward(logging.Handler):
+        def emit(self, record):
+            report({"type": "message", "text": record.getMessage(), "level": "warning"})
+
+    handler = _Forward(logging.WARNING)
+    log.addHandler(handler)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+
+
+def weights_skipped_sentence(path, groups: int) -> str:
+    return (f"{os.path.basename(str(path))} was saved by another Keras version: {groups} "
+            f"group{'' if groups == 1 else 's'} of layers were not found in it and keep their "
+            "starting weights; the rest loaded.")

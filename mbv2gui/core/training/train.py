@@ -7,7 +7,7 @@ frozen ("fine_tune"). Without: the whole network trains from scratch with augmen
 ("scratch"). Events (plain dicts, see mbv2gui.core.jobs):
   {"type": "phase", "phase", "message"}
   {"type": "progress", "done", "total", "message"}
-  {"type": "batch", "phase", "epoch", "step", "steps", "loss", "accuracy", "learning_rate",
+  {"type": "batch", "phase", "epoch", "step", "steps", "epochs", "loss", "accuracy", "learning_rate",
    "images_per_second", "eta_seconds"}                            (throttled)
   {"type": "epoch", "phase", "epoch", "epochs", "loss", "accuracy", "val_loss",
    "val_accuracy", "learning_rate", "seconds"}
@@ -17,10 +17,7 @@ This module imports no TensorFlow until `train` runs.
 
 from __future__ import annotations
 
-import dataclasses
-import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,46 +27,9 @@ from mbv2gui.core.files.diskspace import (ensure_free, model_file_bytes, pixel_c
 from mbv2gui.core.errors import JobCancelled
 from mbv2gui.core.jobs import Throttle, ignore_events, left_out, message, never_stop
 from mbv2gui.core.files.partial_outputs import building, sweep_partial_outputs
-
-
-@dataclass
-class TrainConfig:
-    image_size: int = 96
-    alpha: float = 0.35
-    weights: str = "auto"  # 'auto' | 'imagenet' | 'none' | a weights file, .keras or run folder
-    epochs: int | None = None  # None: 30 for the head, more from scratch (see scratch_epochs)
-    fine_tune_epochs: int = 0
-    fine_tune_blocks: int = 3
-    learning_rate: float | None = None  # None: 1e-3 head, 1e-4 fine-tune, 5e-3 from scratch
-    batch_size: int = 32
-    val_split: float = 0.2
-    seed: int = 0
-    dropout: float = 0.2
-    l2: float = 1e-4
-    augment_flip: bool = True
-    augment_rotation: bool = True
-    augment_shift: bool = True
-    augment_zoom: bool = True
-    class_weights: bool = True
-    early_stopping_patience: int | None = None  # None: 10 head, 5 fine-tune, epochs/3 scratch
-    bn_momentum: float = 0.9  # not Keras' 0.999: see core/training/model.py
-    teacher_path: str | None = None
-    distill_temperature: float = 4.0
-    distill_alpha: float = 0.3  # weight of the true labels; the teacher gets 1 - distill_alpha
-
-    def __post_init__(self):
-        # A weights or teacher file may be given as a Path; the config must stay JSON.
-        self.weights = os.fspath(self.weights) if self.weights is not None else "auto"
-        if self.teacher_path is not None:
-            self.teacher_path = os.fspath(self.teacher_path)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in (data or {}).items() if k in known})
+from mbv2gui.core.runs import Run, new_run_id, prediction_row, record_in_project
+from mbv2gui.core.store.splits import ASSIGNED_SPLITS
+from mbv2gui.core.training.config import TrainConfig
 
 
 def scratch_epochs(train_images: int, batch_size: int) -> int:
@@ -82,7 +42,6 @@ def scratch_epochs(train_images: int, batch_size: int) -> int:
 def train(data, config: TrainConfig | None = None, report=ignore_events, should_stop=never_stop,
           run_dir=None):
     from mbv2gui.core.training.dataset import load_train_data
-    from mbv2gui.core.runs import Run, new_run_id, record_in_project
 
     config = config or TrainConfig()
     started = time.monotonic()
@@ -94,21 +53,22 @@ def train(data, config: TrainConfig | None = None, report=ignore_events, should_
     run_id = Path(run_dir).name if run_dir else new_run_id()
     own_folder = run_dir is None  # the project's runs folder, not one the user named
     if run_dir is None:
-        from mbv2gui.core.store.project import sidecar_for
+        from mbv2gui.core.store.sidecar import runs_folder
 
-        base = (sidecar_for(Path(project_path)) if project_path
-                else Path.home() / ".local" / "share" / "mbv2gui")
-        run_dir = base / "runs" / run_id
+        run_dir = runs_folder(project_path or None) / run_id
     run_dir = Path(run_dir)
     sweep_partial_outputs(run_dir.parent, runs_folder=own_folder)
     # Everything is written into a hidden folder beside run_dir, which becomes run_dir only
     # when complete: a killed or failed training leaves nothing that looks like a run.
     with building(run_dir, is_run_folder, "training run", "train") as work:
-        session = _Session(train_data, config, report, should_stop, work)
-        try:
-            session.run()
-        finally:
-            session.close()
+        from mbv2gui.core.training.tfsetup import weights_notes_to
+
+        with weights_notes_to(report):
+            session = _Session(train_data, config, report, should_stop, work)
+            try:
+                session.run()
+            finally:
+                session.close()
         metrics = session.metrics(time.monotonic() - started)
         run = Run(run_dir, config, list(train_data.class_names), session.history, metrics,
                   session.predictions())
@@ -146,6 +106,7 @@ class _Loop:
 
     def run(self, batches, step_fn, learning_rate) -> None:
         s, wait, started, done = self.s, 0, time.monotonic(), 0
+        s.early_stopped, s.early_stop = False, None  # said of the last phase that ran
         for epoch in range(self.epochs):
             epoch_start, losses, accuracies, sizes = time.monotonic(), [], [], []
             for step, (x, y, w) in enumerate(batches(epoch)):
@@ -160,6 +121,7 @@ class _Loop:
                 now = time.monotonic()
                 s.throttle({"type": "batch", "phase": self.phase, "epoch": epoch + 1,
                             "step": step + 1, "steps": self.steps,
+                            "epochs": self.epochs,
                             "loss": _weighted_mean(losses, sizes),
                             "accuracy": _weighted_mean(accuracies, sizes),
                             "learning_rate": learning_rate(),
@@ -171,6 +133,11 @@ class _Loop:
                                    _weighted_mean(accuracies, sizes), learning_rate(), wait)
             if wait >= s.patience(self.phase):
                 s.early_stopped = True
+                # What `mbv2gui train` and the Train view say in words (run_names.py).
+                s.early_stop = {"epoch": len(s.history["epoch"]),
+                                "epochs": self.epochs + s.epoch_offset,
+                                "patience": s.patience(self.phase),
+                                "validated": s.history["val_loss"][-1] is not None}
                 break
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
@@ -226,6 +193,7 @@ class _Session:
         self.history["fine_tune_start_epoch"] = None
         self.store = self.features = self.teacher = None
         self.stopped_by_user = self.early_stopped = False
+        self.early_stop = None
         self.best_row, self.best_score = None, None
         self.ok = np.ones(len(data.samples), dtype=bool)
         self.bad, self.final = set(), {}
@@ -423,7 +391,6 @@ class _Session:
 
     # ---------------------------------------------------------------- results
     def predictions(self) -> list[dict]:
-        from mbv2gui.core.runs import prediction_row
 
         return [prediction_row(self.data.samples[i], int(self.labels[i]), p)
                 for i, p in sorted(self.final.items())]
@@ -447,9 +414,10 @@ class _Session:
             "counts": {split: {name: int(sum(1 for i in self.indices(split)
                                              if self.labels[i] == k))
                                for k, name in enumerate(self.data.class_names)}
-                       for split in ("train", "validation", "test")},
+                       for split in ASSIGNED_SPLITS},
             "unreadable": len(self.data.unreadable),
             "stopped_early_by_user": self.stopped_by_user, "stopped_early": self.early_stopped,
+            "early_stop": self.early_stop,
         }
 
     def close(self) -> None:

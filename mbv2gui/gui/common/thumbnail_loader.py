@@ -30,6 +30,7 @@ from PySide6.QtGui import QImage, QPixmap
 from mbv2gui.core.errors import UserError
 from mbv2gui.core.files.images import ImageError
 from mbv2gui.core.files.thumbnails import ThumbnailCache, mark_unreadable
+from mbv2gui.core.store.sidecar import thumbnails_folder
 
 THUMBNAIL_PX = 160  # the cache size every view shares (see review_gallery.THUMB_CACHE_PX)
 MEMORY_BUDGET = 96 * 1024 * 1024  # bytes of decoded pixmaps kept in memory
@@ -44,7 +45,7 @@ class Unreadable:
 
 def thumbnail_folder(project) -> Path:
     # Per size, as the review galleries use it, so both share one cache on disk.
-    return project.sidecar / "thumbnails" / str(THUMBNAIL_PX)
+    return thumbnails_folder(project.path, THUMBNAIL_PX)
 
 
 def _size(pixmap: QPixmap) -> int:

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QUndoCommand
 
-
-def _plural(count: int, word: str) -> str:
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
+from mbv2gui.core.words import plural
 
 
 class _Command(QUndoCommand):
@@ -35,6 +33,11 @@ class _Command(QUndoCommand):
     def do(self) -> None:
         raise NotImplementedError
 
+    def image_ids(self) -> list[int]:
+        """The images this command changes: after an undo the Label view selects them again,
+        so the person is back on the image whose label they took back."""
+        return []
+
 
 def perform(context, command: _Command) -> None:
     """Runs `command` now (raising its UserError, if any), then puts it on the undo stack."""
@@ -51,7 +54,7 @@ class _ImageValues(_Command):
     verb = ""
 
     def __init__(self, context, values: dict, text: str = ""):
-        super().__init__(context, text or f"{self.verb} {_plural(len(values), 'image')}")
+        super().__init__(context, text or f"{self.verb} {plural(len(values), 'image')}")
         self.values = dict(values)
         self.previous: dict = {}
 
@@ -62,6 +65,9 @@ class _ImageValues(_Command):
     def undo(self) -> None:
         getattr(self.project, self.setter)(self.previous)
         self.context.imagesChanged.emit(list(self.previous))
+
+    def image_ids(self) -> list[int]:
+        return list(self.values)
 
 
 class SetLabels(_ImageValues):
@@ -86,7 +92,7 @@ class RemoveImages(_Command):
     """Removes images from the project (never from disk); undo puts back the same rows."""
 
     def __init__(self, context, ids: list[int], text: str = ""):
-        super().__init__(context, text or f"Remove {_plural(len(ids), 'image')}")
+        super().__init__(context, text or f"Remove {plural(len(ids), 'image')}")
         self.ids = list(ids)
         self.records = []
 
@@ -97,6 +103,9 @@ class RemoveImages(_Command):
     def undo(self) -> None:
         self.project.restore_images(self.records)
         self.context.imagesChanged.emit(list(self.ids))
+
+    def image_ids(self) -> list[int]:
+        return list(self.ids)
 
 
 class _ClassCommand(_Command):
@@ -145,7 +154,10 @@ class RenameClass(_SetClassValue):
     setter, field = "rename_class", "name"
 
     def __init__(self, context, class_id: int, name: str):
-        super().__init__(context, class_id, name, f"Rename class to “{name.strip()}”")
+        # Old name first, new name last: the Edit menu reads "Undo Rename class “outwear” to
+        # “outerwear”", what the person did, not where undo would take them.
+        old = next(c.name for c in context.project.classes() if c.id == class_id)
+        super().__init__(context, class_id, name, f"Rename class “{old}” to “{name.strip()}”")
 
 
 class RecolorClass(_SetClassValue):

@@ -16,12 +16,10 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QHeaderView, Q
 
 from mbv2gui.core.inference import evaluation as ev
 from mbv2gui.core.errors import UserError
-from mbv2gui.core.inference.quality import default_run
-from mbv2gui.gui import qtfix  # noqa: F401  (a PySide6 bug guard; see its docstring)
 from mbv2gui.gui.evaluate.confusion_matrix_widget import ConfusionMatrixWidget
 from mbv2gui.gui.evaluate.mislabeled_panel import MislabeledPanel
 from mbv2gui.gui.common.notice_bar import NoticeBar
-from mbv2gui.gui.common.run_combo import fill_run_combo
+from mbv2gui.gui.common.run_combo import RUN_PICKER_CAPTION, fill_run_combo, select_current_run
 from mbv2gui.gui.evaluate.review_gallery import (GalleryEditor, ReviewGallery, ReviewItem,
                                         make_thumbnail_source)
 
@@ -52,8 +50,9 @@ class EvaluateView(QWidget):
         self._build(thumbnails)
         context.projectChanged.connect(lambda _project: self.reload_runs())
         context.runsChanged.connect(self.reload_runs)
-        context.currentRunChanged.connect(self._on_current_run_changed)
+        context.currentRunChanged.connect(lambda _run_id: self._show_run())
         context.imagesChanged.connect(self._on_images_changed)
+        context.imagesChanged.connect(lambda _ids: self.isVisible() and self.check_leaks())
         context.classesChanged.connect(lambda: self._on_images_changed([]))
         self.reload_runs()
 
@@ -69,12 +68,13 @@ class EvaluateView(QWidget):
         self.summary = QLabel()
         self.summary.setObjectName("evaluateSummary")
         bar = QHBoxLayout()
-        for widget in (QLabel("Run:"), self.run_combo, QLabel("Images:"), self.split_combo,
+        for widget in (QLabel(f"{RUN_PICKER_CAPTION}:"), self.run_combo, QLabel("Images:"), self.split_combo,
                        self.percent_check):
             bar.addWidget(widget)
         bar.addWidget(self.summary, 1)
 
         self.stale_banner = NoticeBar()
+        self.leak_banner = NoticeBar()  # near-duplicates pinned to both sides of the split
         self.matrix = ConfusionMatrixWidget()
         self.percent_check.toggled.connect(self.matrix.set_show_percent)
         self.matrix.cellClicked.connect(lambda i, j: self.show_cell(i, j))
@@ -134,27 +134,22 @@ class EvaluateView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.stale_banner)
+        layout.addWidget(self.leak_banner)
         layout.addWidget(splitter, 1)
 
     # ----------------------------------------------------------------- runs
     def reload_runs(self) -> None:
-        project = self.context.project
-        records = list(reversed(project.runs())) if project is not None else []
-        fill_run_combo(self.run_combo, project.runs() if project is not None else [])
-        self._show_run(self.context.current_run_id, records)
+        fill_run_combo(self.run_combo, self.context)
+        self._show_run()
 
-    def _on_current_run_changed(self, run_id: str) -> None:
-        self._show_run(run_id, self.context.project.runs() if self.context.project else [])
-
-    def _show_run(self, run_id: str, records) -> None:
+    def _show_run(self) -> None:
         from mbv2gui.core.runs import Run
 
         # An unknown id (a deleted run, or none chosen yet) shows the best run.
-        record = default_run(records, run_id)
+        record = select_current_run(self.run_combo, self.context)
         self.run, self.stale = None, False
         self.stale_banner.hide()
         if record is not None:
-            self.run_combo.setCurrentIndex(self.run_combo.findData(record.id))
             try:
                 self.run = Run.load(record.run_dir)
             except UserError as exc:
@@ -322,6 +317,25 @@ class EvaluateView(QWidget):
                 "You changed the images or labels since this run was trained, so these numbers "
                 "are out of date. Retrain to see the effect of your changes.",
                 [("Retrain", self.request_retrain)], level="warning")
+
+    def check_leaks(self) -> None:
+        """Warns while near-duplicates sit on both sides of the split (core/store/
+        near_duplicates.py): the validation accuracy is then flattered."""
+        from mbv2gui.core.store.near_duplicates import leak_sentence, pinned_leaks
+
+        project = self.context.project
+        leaks = pinned_leaks(project) if project is not None else []
+        if not leaks:
+            self.leak_banner.hide()
+            return
+        ids = [i for leak in leaks for i in leak.image_ids]
+        self.leak_banner.show_notice(leak_sentence(leaks), [("Show them", lambda: (
+            self.context.showImagesRequested.emit(ids, "Near-duplicates on both sides of the "
+                                                        "split")))], level="warning")
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.check_leaks()  # the groups or the pinned splits may have changed elsewhere
 
     def request_retrain(self) -> None:
         """Asks the window to retrain with the current labels (it shows the Train view)."""

@@ -8,6 +8,8 @@ An accepted image leaves the list: it has been dealt with.
 
 from __future__ import annotations
 
+import dataclasses
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
@@ -70,6 +72,32 @@ class MislabeledPanel(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(self.gallery, 1)
         self._set_running(False)
+        context.imagesChanged.connect(lambda _ids: self._refresh_given())
+        context.classesChanged.connect(self._refresh_given)
+
+    def _current(self, suspects: list) -> list:
+        """The suspects with the label each image has now: one relabelled while the check ran
+        (or since) shows its new label, not the one the check started from."""
+        project = self.context.project
+        ids = [s.image_id for s in suspects if s.image_id is not None]
+        if project is None or not ids:
+            return list(suspects)
+        names = {c.id: c.name for c in project.classes()}
+        now = {r.id: names.get(r.class_id, "nothing (unlabeled)") for r in project.images(ids)}
+        return [dataclasses.replace(s, given=now[s.image_id]) if s.image_id in now else s
+                for s in suspects]
+
+    def _refresh_given(self) -> None:
+        items = self.gallery.model().items()
+        if not items or self.context.project is None:
+            return
+        suspects = self._current([item.payload for item in items])
+        if [s.given for s in suspects] == [item.payload.given for item in items]:
+            return
+        row = self.gallery.currentIndex().row()
+        self.gallery.set_items([suspect_item(s) for s in suspects])
+        if 0 <= row < len(suspects):
+            self.gallery.setCurrentIndex(self.gallery.model().index(row))
 
     def set_run(self, run_dir: str | None) -> None:
         """The run whose backbone computes the features; a new run clears old results."""
@@ -138,8 +166,8 @@ class MislabeledPanel(QWidget):
 
     def _on_finished(self, result) -> None:
         warning = self._warning
-        self._held_back = list(result.held_back)
-        self.gallery.set_items([suspect_item(s) for s in result.suspects])
+        self._held_back = self._current(result.held_back)
+        self.gallery.set_items([suspect_item(s) for s in self._current(result.suspects)])
         self._on_ended(f"{result.sentence()} {warning}".strip())
         self.show_anyway_button.setText(f"Show {len(self._held_back)} anyway")
         self.show_anyway_button.setVisible(result.too_weak and bool(self._held_back))

@@ -21,6 +21,9 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QLabel, QListView, QStyle,
                                QStyledItemDelegate, QVBoxLayout)
 
+from mbv2gui.core.files.thumbnails import make_thumbnails
+from mbv2gui.core.store.sidecar import thumbnails_folder
+
 MARK_COLORS = {"wrong": QColor(230, 85, 13), "right": QColor(31, 119, 180),
                "suspect": QColor(148, 103, 189), "": QColor(160, 160, 160)}
 THUMB_PX = 112
@@ -67,8 +70,9 @@ class _JobThumbnails(QObject):
         if self._job is not None or not self._wanted or project is None or self.context.jobs is None:
             return
         batch = list(self._wanted.items())[:200]
-        folder = str(project.sidecar / "thumbnails" / str(THUMB_CACHE_PX))
-        self._job = self.context.jobs.start(_make_thumbnails, folder, batch, name="making thumbnails")
+        folder = str(thumbnails_folder(project.path, THUMB_CACHE_PX))
+        self._job = self.context.jobs.start(make_thumbnails, folder, THUMB_CACHE_PX, batch,
+                                            name="making thumbnails")
         self._job.finished.connect(self._on_made)
         self._job.failed.connect(lambda *_: self._on_made([]))
         self._job.cancelled.connect(lambda: self._on_made([]))
@@ -83,21 +87,6 @@ class _JobThumbnails(QObject):
             self._wanted.pop(path, None)
             self.ready.emit(path)
         self._start()
-
-
-def _make_thumbnails(folder: str, batch, report, should_stop) -> list[tuple[str, str | None]]:
-    from mbv2gui.core.files.images import ImageError
-    from mbv2gui.core.files.thumbnails import ThumbnailCache
-
-    cache, made = ThumbnailCache(folder, THUMB_CACHE_PX), []
-    for path, content_hash in batch:
-        if should_stop():
-            break
-        try:
-            made.append((path, str(cache.get(path, content_hash))))
-        except (ImageError, ValueError):
-            made.append((path, None))
-    return made
 
 
 def make_thumbnail_source(context, parent: QObject) -> ThumbnailSource:
@@ -298,16 +287,12 @@ class GalleryEditor(QObject):
         ids = self._ids(items)
         if not ids:
             return
-        from mbv2gui.gui.common import undo_commands
+        from mbv2gui.gui.common.undo_commands import SetExcluded
 
         flag = not all(record.excluded for record in self.context.project.images(ids))
-        if hasattr(undo_commands, "SetExcluded"):
-            self.context.undo_stack.push(undo_commands.SetExcluded(
-                self.context, {i: flag for i in ids},
-                f"{'Exclude' if flag else 'Include'} {len(ids)} image(s)"))
-        else:  # until the Label view offers an undoable command for it
-            self.context.project.set_excluded({i: flag for i in ids})
-            self.context.imagesChanged.emit(ids)
+        self.context.undo_stack.push(SetExcluded(
+            self.context, {i: flag for i in ids},
+            f"{'Exclude' if flag else 'Include'} {len(ids)} image(s)"))
 
     def open_large(self, item: ReviewItem) -> None:
         LargeImageDialog(self.context, item, self.gallery).open()

@@ -55,7 +55,8 @@ class _EntryDelegate(QStyledItemDelegate):
                          Qt.AlignmentFlag.AlignVCenter, count_text)
         hint = index.data(HintRole)
         if hint:
-            box = QRect(right - 26, rect.center().y() - 9, 18, 18)
+            width = max(18, metrics.horizontalAdvance(hint) + 8)  # "12" fits as well as "1"
+            box = QRect(right - 8 - width, rect.center().y() - 9, width, 18)
             painter.setPen(QPen(option.palette.mid().color(), 1))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(QRectF(box), 4, 4)
@@ -168,7 +169,7 @@ class ClassPanel(QWidget):
             self._add_entry("Unlabeled", "unlabeled", None, counts.get(None, 0))
             for number, info in enumerate(project.classes(), start=1):
                 self._add_entry(info.name, "class", info.id, counts.get(info.id, 0), info.color,
-                                str(number) if number <= 9 else "")
+                                str(number))
             if problems:
                 self._add_entry("Unreadable", "problems", None, problems)
         for row in range(self.list.count()):
@@ -189,7 +190,11 @@ class ClassPanel(QWidget):
         for role, value in ((KindRole, kind), (ClassIdRole, class_id), (CountRole, count),
                             (ColorRole, color), (HintRole, hint)):
             item.setData(role, value)
-        item.setToolTip("Drop images here to label them" if kind in ("class", "unlabeled") else "")
+        tip = "Drop images here to label them" if kind in ("class", "unlabeled") else ""
+        if hint:  # the badge's number: a key up to 9, typed after L beyond
+            tip += (f", or press {hint}." if int(hint) <= 9 else
+                    f", or press L, type {hint} (or the name) and Enter.")
+        item.setToolTip(tip)
         self.list.addItem(item)
 
     @staticmethod

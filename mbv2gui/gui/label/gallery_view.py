@@ -182,6 +182,7 @@ class GalleryDelegate(QStyledItemDelegate):
 
 class GalleryView(QListView):
     digitPressed = Signal(int)          # 0..9
+    labelByNameRequested = Signal()     # L
     nextUnlabeledRequested = Signal()
     removeRequested = Signal()
 
@@ -246,6 +247,17 @@ class GalleryView(QListView):
         return range(top_line * columns, min(count, (top_line + lines) * columns))
 
     # ----------------------------------------------------------------- keys and drags
+    empty_text = ""  # said in the middle of an empty gallery: the next step (set by the view)
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if self.empty_text and self.model() is not None and not self.model().rowCount():
+            painter = QPainter(self.viewport())
+            painter.setPen(self.palette().placeholderText().color())
+            area = self.viewport().rect().adjusted(40, 40, -40, -40)
+            painter.drawText(area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                             self.empty_text)
+
     def keyPressEvent(self, event) -> None:
         modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
         text = event.text()
@@ -255,6 +267,9 @@ class GalleryView(QListView):
                 return
             if event.key() == Qt.Key.Key_U:
                 self.nextUnlabeledRequested.emit()
+                return
+            if event.key() == Qt.Key.Key_L:
+                self.labelByNameRequested.emit()
                 return
             if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
                 self.removeRequested.emit()

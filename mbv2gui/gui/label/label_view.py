@@ -2,23 +2,27 @@
 right (a QSplitter whose sizes are remembered), and a hint bar with the keys.
 
 Keyboard first: 1-9 give the selection the n-th class (and move on when one image was
-selected), 0 clears, U jumps to the next unlabeled image, Delete removes from the project.
-Every change is an undo command, committed to the store at once.
+selected), L labels by name or number (every class, the tenth and beyond too), 0 clears, U jumps
+to the next unlabeled image, Delete removes from the project. The keys work wherever the focus
+is in the view (after a click in the class panel too). Every change is an undo command,
+committed to the store at once; undoing a label selects its images again.
 """
 
 from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QByteArray, QCoreApplication, QItemSelectionModel, Qt, QTimer
+from PySide6.QtCore import QByteArray, QCoreApplication, QEvent, QItemSelectionModel, Qt, QTimer
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMenu, QPushButton, QSplitter, QVBoxLayout,
                                QWidget)
 
 from mbv2gui.gui.common import undo_commands as commands
+from mbv2gui.gui.label.class_palette import ClassPalette
 from mbv2gui.gui.label.class_panel import ClassPanel
 from mbv2gui.gui.label.gallery_model import GalleryFilter, GalleryModel
 from mbv2gui.gui.label.gallery_view import GalleryView
+from mbv2gui.gui.label.label_tools import LabelTools
 from mbv2gui.gui.label.preview import SPLITS, Preview
 from mbv2gui.gui.shell.settings import settings
 from mbv2gui.gui.label.suggestions_bar import SuggestionsBar
@@ -27,18 +31,23 @@ from mbv2gui.gui.common.thumbnail_loader import ThumbnailLoader
 # Help → Keyboard Shortcuts reads this (mbv2gui.gui.shell.menus).
 SHORTCUTS = [
     ("1 – 9", "Give the selected images the 1st … 9th class (then go to the next image)"),
+    ("L", "Label by name or number: type a few letters (or 12 for the 12th class), Enter"),
     ("0", "Remove the label of the selected images"),
-    ("U", "Go to the next unlabeled image"),
+    ("U", "Go to the next unlabeled image (in the order shown: “Label next” follows the model)"),
     ("Arrow keys", "Move between images"),
     ("Shift/Ctrl + click, drag a rectangle", "Select several images"),
     ("Ctrl+A", "Select all images shown"),
     ("Delete", "Remove the selected images from the project (not from disk)"),
     ("Drag images onto a class", "Label them"),
 ]
-HINT = ("<b>1</b>–<b>9</b> label &nbsp;·&nbsp; <b>0</b> unlabel &nbsp;·&nbsp; <b>U</b> next "
+HINT = ("<b>1</b>–<b>9</b> label &nbsp;·&nbsp; <b>L</b> label by name &nbsp;·&nbsp; <b>0</b> unlabel &nbsp;·&nbsp; <b>U</b> next "
         "unlabeled &nbsp;·&nbsp; <b>arrows</b> move &nbsp;·&nbsp; <b>Del</b> remove &nbsp;·&nbsp; "
         "<b>Ctrl+Z</b> undo")
 ASK_BEFORE_REMOVING = 10  # removing more images than this asks first
+EMPTY_PROJECT = ("No images yet.\n\nDrop a folder of images here, or use File → Import Folder "
+                 "(Ctrl+I). A folder with one subfolder per class (cat/, dog/) arrives labeled; "
+                 "loose images arrive unlabeled, ready for the number keys.")
+EMPTY_FILTER = "No images here. Choose “All images” on the left to see every image."
 
 
 class LabelView(QWidget):
@@ -74,11 +83,15 @@ class LabelView(QWidget):
         top.setContentsMargins(4, 4, 4, 0)
         top.addWidget(self.caption, 1)
         top.addWidget(self.show_all)
+        self.tools = LabelTools(context, self.loader)
+        self.tools.orderChanged.connect(self.set_order)
+        self.tools.lassoed.connect(self.show_chosen)
         middle = QWidget()
         column = QVBoxLayout(middle)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(2)
         column.addLayout(top)
+        column.addWidget(self.tools)
         column.addWidget(self.suggestions)
         column.addWidget(self.hint)
         column.addWidget(self.gallery, 1)
@@ -106,6 +119,13 @@ class LabelView(QWidget):
         self._recount.timeout.connect(self._count_unlabeled)
 
         self.gallery.digitPressed.connect(self.digit)
+        self.gallery.labelByNameRequested.connect(self.label_by_name)
+        # The labeling keys work wherever the focus is in this view: the class list would
+        # otherwise eat digits for its type-ahead search while an image still looks selected.
+        self.classes.list.installEventFilter(self)
+        self.palette_popup = None
+        context.undo_stack.indexChanged.connect(self._on_undo_index)
+        self._undo_index = context.undo_stack.index()
         self.gallery.nextUnlabeledRequested.connect(self.next_unlabeled)
         self.gallery.removeRequested.connect(self.remove_selected)
         self.gallery.customContextMenuRequested.connect(self._gallery_menu)
@@ -133,6 +153,7 @@ class LabelView(QWidget):
     # ----------------------------------------------------------------- context signals
     def _on_project(self, project) -> None:
         self._recount.stop()
+        self._undo_index = self.context.undo_stack.index()
         self.loader.set_project(project)
         self.model.set_project(project)
         self.classes.refresh()
@@ -174,6 +195,23 @@ class LabelView(QWidget):
         self.classes.choose("none")
         self.set_filter(GalleryFilter.of_ids(list(ids), caption))
 
+    def set_order(self, ids) -> None:
+        """Shows the images in this order (None: as added), keeping the current image."""
+        current = self.gallery.currentIndex()
+        image_id = self.model.id_at(current.row()) if current.isValid() else None
+        self.model.set_order(ids)
+        row = self.model.row_of_ids().get(image_id, 0) if ids is None else 0
+        if self.model.rowCount():
+            self._select_row(row)
+
+    def show_chosen(self, ids: list, caption: str) -> None:
+        """Images chosen elsewhere (the map's lasso), shown and all selected: one key labels
+        them all."""
+        self.show_ids(ids, caption)
+        self.gallery.selectAll()
+        self.window().activateWindow()
+        self.gallery.setFocus()
+
     def _update_caption(self, *_args) -> None:
         gallery_filter = self.model.filter()
         caption = html.escape(gallery_filter.caption)  # rich text: a class name may hold "<"
@@ -181,6 +219,9 @@ class LabelView(QWidget):
         if info is not None:
             caption = f"Class “{html.escape(info.name)}”"  # its name now, after a rename
         count = self.model.rowCount()
+        empty_project = self.context.project is None or not self.context.project.image_count()
+        self.gallery.empty_text = EMPTY_PROJECT if empty_project else EMPTY_FILTER
+        self.gallery.viewport().update()
         self.caption.setText(f"<b>{caption}</b> &nbsp;·&nbsp; {count:,} "
                              f"image{'' if count == 1 else 's'}")
         self.show_all.setVisible(gallery_filter.kind != "all")
@@ -192,7 +233,8 @@ class LabelView(QWidget):
         self.preview.show_image(image_id, max(1, len(rows)))
 
     def _visible_hashes(self) -> set[str]:
-        return {self.model.image_row(r).content_hash for r in self.gallery.visible_rows()}
+        shown = {self.model.image_row(r).content_hash for r in self.gallery.visible_rows()}
+        return shown | self.tools.wanted_hashes()  # the map's and the duplicate review's
 
     # ----------------------------------------------------------------- selection
     def selected_ids(self) -> list[int]:
@@ -249,6 +291,79 @@ class LabelView(QWidget):
         text = f"{verb} {len(ids):,} image{'' if len(ids) == 1 else 's'}"
         self.context.undo_stack.push(commands.SetLabels(self.context, {i: class_id for i in ids}, text))
 
+    def label_by_name(self) -> None:
+        """L: a box to type a class name or number into; Enter labels the selection."""
+        project = self.context.project
+        ids = self.selected_ids() if project is not None else []
+        if not ids:
+            return
+        classes = project.classes()
+        if not classes:
+            self.digit(1)  # offers to add the first class, as the number keys do
+            return
+        self.palette_popup = ClassPalette(classes, len(ids), self)
+        self.palette_popup.chosen.connect(self._label_chosen_class)
+        self.palette_popup.move(self.gallery.mapToGlobal(self.gallery.rect().center())
+                                - self.palette_popup.rect().center())
+        self.palette_popup.show()
+        self.palette_popup.edit.setFocus()
+
+    def _label_chosen_class(self, class_id: int) -> None:
+        info = self.model.class_info(class_id)
+        self._label_selection(class_id, f"Label “{info.name}”:" if info else "")
+
+    def key_action(self, event):
+        """The view's labeling keys (digits, L, U, Delete) wherever the focus is, or None."""
+        modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if modifiers != Qt.KeyboardModifier.NoModifier:
+            return None
+        text = event.text()
+        if len(text) == 1 and text.isdigit():
+            return lambda: self.digit(int(text))
+        return {Qt.Key.Key_L: self.label_by_name, Qt.Key.Key_U: self.next_unlabeled,
+                Qt.Key.Key_Delete: self.remove_selected}.get(event.key())
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.KeyPress:
+            action = self.key_action(event)
+            if action is not None:
+                action()
+                return True
+        return super().eventFilter(watched, event)
+
+    def keyPressEvent(self, event) -> None:
+        # Keys no child used (a button in the preview has the focus, say) end up here.
+        action = self.key_action(event)
+        if action is not None:
+            action()
+        else:
+            super().keyPressEvent(event)
+
+    def _on_undo_index(self, index: int) -> None:
+        """After an undo, the images it gave back their old label (or brought back) are
+        selected again: the person is back on the image they took back, not on the next."""
+        undone = index < self._undo_index
+        self._undo_index = index
+        if not undone or self.context.project is None:
+            return
+        try:
+            command = self.context.undo_stack.command(index)
+        except RuntimeError:  # the stack is being destroyed with the window (it clears itself)
+            return
+        ids = command.image_ids() if hasattr(command, "image_ids") else []
+        self.select_ids(ids)
+
+    def select_ids(self, ids: list[int]) -> None:
+        """Selects those of `ids` the gallery shows (the first one current)."""
+        row_of = self.model.row_of_ids()
+        rows = sorted(row_of[i] for i in ids if i in row_of)
+        if not rows:
+            return
+        selection = self.gallery.selectionModel()
+        self._select_row(rows[0])
+        for row in rows[1:]:
+            selection.select(self.model.index(row), QItemSelectionModel.SelectionFlag.Select)
+
     def next_unlabeled(self) -> None:
         current = self.gallery.currentIndex().row() if self.gallery.currentIndex().isValid() else -1
         row = self.model.next_unlabeled(current) if self.model.rowCount() else None
@@ -300,7 +415,7 @@ class LabelView(QWidget):
         classes = self.context.project.classes()
         label_menu = menu.addMenu("Label as")
         for number, info in enumerate(classes, start=1):
-            key = f"\t{number}" if number <= 9 else ""
+            key = f"\t{number}" if number <= 9 else f"\tL, {number}"
             label_menu.addAction(f"{info.name}{key}", lambda c=info.id: self.label_ids(ids, c))
         label_menu.addAction("Unlabeled\t0", lambda: self.label_ids(ids, None))
         split_menu = menu.addMenu("Split")

@@ -17,9 +17,11 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QLabel, QMenu,
                                QVBoxLayout, QWidget)
 
 from mbv2gui.core.files.images import ImageError, load_pil
+from mbv2gui.core.store.splits import SPLIT_WORDS
+from mbv2gui.gui.common import colors
 
 PREVIEW_MAX_SIDE = 1024
-SPLITS = (("auto", "Automatic"), ("train", "Training"), ("validation", "Validation"), ("test", "Test"))
+SPLITS = tuple(SPLIT_WORDS.items())  # (value, words) pairs for the split menus
 
 
 def file_size_text(size: int | None) -> str:
@@ -175,7 +177,7 @@ class Preview(QWidget):
         self.split.setCurrentIndex(max(0, self.split.findData(record.split)))
         self.exclude.setChecked(record.excluded)
         problem = record.status != "ok"
-        self.status.setText(f"<span style='color:#b3261e'><b>{record.status.capitalize()}:</b> "
+        self.status.setText(f"<span style='color:{colors.ERROR}'><b>{record.status.capitalize()}:</b> "
                             f"{html.escape(record.reason or 'no reason recorded')}</span>"
                             if problem else "")
         self.status.setVisible(problem)  # an empty label would still take a line

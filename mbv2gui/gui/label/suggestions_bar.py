@@ -2,7 +2,7 @@
 for the long tail of unlabeled images).
 
 With a trained run and unlabeled images it offers "Suggest labels": the run predicts every
-unlabeled image in the job runner (core.unlabeled_predictions), and the gallery shows each
+unlabeled image in the job runner (core/inference/suggestions.py), and the gallery shows each
 suggestion as a dashed chip ("rust? 87%"). "Accept suggestions…" then labels, in one undoable
 step, every image whose suggestion is at least as confident as the threshold chosen.
 """
@@ -56,11 +56,7 @@ class SuggestionsBar(QFrame):
     # ----------------------------------------------------------------- state
     def run_record(self):
         """The run the Evaluate/Predict views show, else the project's best run."""
-        from mbv2gui.core.inference.quality import default_run
-
-        project = self.context.project
-        return default_run(project.runs() if project is not None else [],
-                           self.context.current_run_id)
+        return self.context.current_run()
 
     def run_dir(self) -> str | None:
         record = self.run_record()
@@ -75,10 +71,9 @@ class SuggestionsBar(QFrame):
 
     def reload(self) -> None:
         """Reads the stored suggestions of the open project (one small query)."""
-        from mbv2gui.core.inference.suggestions import stored_predictions
 
         project = self.context.project
-        self._suggestions = dict(stored_predictions(project)) if project is not None else {}
+        self._suggestions = project.suggestions() if project is not None else {}
         self.suggestionsChanged.emit(self._suggestions)
         self._show_state()
 
@@ -118,12 +113,12 @@ class SuggestionsBar(QFrame):
 
     # ----------------------------------------------------------------- the job
     def start(self) -> None:
-        from mbv2gui.core.inference.suggestions import predict_unlabeled
+        from mbv2gui.core.inference.suggestions import suggest_labels
 
         run_dir = self.run_dir()
         if self.context.project is None or run_dir is None or self._job is not None:
             return
-        self._job = self.context.jobs.start_in_engine(predict_unlabeled,
+        self._job = self.context.jobs.start_in_engine(suggest_labels,
                                                       str(self.context.project.path),
                                                       str(run_dir), name="suggesting labels")
         self._job.ask_before_quit = False  # nothing is lost by stopping it
@@ -159,7 +154,7 @@ class SuggestionsBar(QFrame):
 
     # ----------------------------------------------------------------- accepting
     def accept_suggestions(self) -> None:
-        from mbv2gui.gui.label.accept_predictions import ask_accept_threshold
+        from mbv2gui.gui.label.accept_suggestions import ask_accept_threshold
 
         if self.context.project is None:
             return
@@ -170,10 +165,10 @@ class SuggestionsBar(QFrame):
     def apply_threshold(self, threshold: float) -> int:
         """Labels every unlabeled image whose suggestion is at least `threshold` confident
         (one undo step); returns how many. (The dialog's answer, also for tests.)"""
-        from mbv2gui.core.inference.suggestions import accept_predictions
-        from mbv2gui.gui.label.accept_predictions import AcceptPredictionsCommand
+        from mbv2gui.core.inference.suggestions import accept_suggestions
+        from mbv2gui.gui.label.accept_suggestions import AcceptSuggestionsCommand
 
-        labels = accept_predictions(self.context.project, threshold)
+        labels = accept_suggestions(self.context.project, threshold)
         if labels:
-            self.context.undo_stack.push(AcceptPredictionsCommand(self.context, labels))
+            self.context.undo_stack.push(AcceptSuggestionsCommand(self.context, labels))
         return len(labels)

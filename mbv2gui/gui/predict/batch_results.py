@@ -16,16 +16,14 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QHeaderView, QLabel, QM
                                QProgressBar, QPushButton, QTableView, QVBoxLayout, QWidget)
 
 from mbv2gui.core.errors import UserError
+from mbv2gui.core.words import plural
+from mbv2gui.gui.common import colors
 from mbv2gui.core.inference.predict import save_csv
 from mbv2gui.core.inference.prediction_jobs import predict_batch
 
 COLUMNS = ("File", "Prediction", "Confidence", "Problem")
 FILE, PREDICTION, CONFIDENCE, PROBLEM = range(len(COLUMNS))
 SORT_ROLE = Qt.ItemDataRole.UserRole
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
 def short_reason(path: str, error: str) -> str:
@@ -111,9 +109,9 @@ class BatchTableModel(QAbstractTableModel):
             return "\n".join(f"{name}: {p:.1%}" for name, p in row["top_k"])
         if role == Qt.ItemDataRole.ForegroundRole:
             if row["error"]:
-                return QColor("#b3261e")
+                return QColor(colors.ERROR)
             if column in (CONFIDENCE, PROBLEM) and self._uncertain(row):
-                return QColor("#b26a00")
+                return QColor(colors.WARNING)
         if role == Qt.ItemDataRole.TextAlignmentRole and column == CONFIDENCE:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -285,11 +283,11 @@ class BatchResults(QWidget):
         rows = self.model.rows()
         errors = sum(1 for r in rows if r["error"])
         uncertain = sum(1 for r in rows if self.model._uncertain(r))
-        parts = [f"{_plural(len(rows) - errors, 'image')} predicted"]
+        parts = [f"{plural(len(rows) - errors, 'image')} predicted"]
         if uncertain:
             parts.append(f"{uncertain:,} uncertain")
         if errors:
-            parts.append(f"{_plural(errors, 'file')} could not be read")
+            parts.append(f"{plural(errors, 'file')} could not be read")
         text = " · ".join(parts)
         if self.state == "cancelled":
             total = f" of {self.total:,}" if self.total else ""
@@ -319,5 +317,5 @@ class BatchResults(QWidget):
         except UserError as exc:
             QMessageBox.warning(self, "Export Predictions", exc.message)
             return None
-        self.summary.setText(f"Saved {_plural(self.model.rowCount(), 'row')} to {path}.")
+        self.summary.setText(f"Saved {plural(self.model.rowCount(), 'row')} to {path}.")
         return path

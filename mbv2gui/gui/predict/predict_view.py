@@ -20,9 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFrame, QHBoxL
                                QSlider, QStackedWidget, QVBoxLayout, QWidget)
 
 from mbv2gui.core.errors import UserError
-from mbv2gui.core.inference.quality import default_run
 from mbv2gui.core.inference.prediction_jobs import MAX_HEATMAPS, heatmap_for, predict_with_heatmaps
-from mbv2gui.gui import qtfix  # noqa: F401  (a PySide6 bug guard; see its docstring)
 from mbv2gui.gui.predict.batch_results import BatchResults
 from mbv2gui.gui.predict.drop_zone_page import DropZonePage
 from mbv2gui.gui.common.file_dialogs import choose_image_files
@@ -30,7 +28,7 @@ from mbv2gui.gui.common.flow_layout import FlowLayout
 from mbv2gui.gui.common.notice_bar import NoticeBar
 from mbv2gui.gui.predict.predict_commands import add_predicted_image
 from mbv2gui.gui.predict.prediction_card import PredictionCard
-from mbv2gui.gui.common.run_combo import fill_run_combo
+from mbv2gui.gui.common.run_combo import RUN_PICKER_CAPTION, fill_run_combo, select_current_run
 
 # A drop of at most this many files (and no folder) becomes cards; anything bigger, a table.
 CARD_LIMIT = MAX_HEATMAPS
@@ -88,7 +86,7 @@ class PredictView(QWidget):
         self._build()
         context.projectChanged.connect(lambda _project: self._on_project_changed())
         context.runsChanged.connect(self.reload_runs)
-        context.currentRunChanged.connect(self._on_current_run_changed)
+        context.currentRunChanged.connect(lambda _run_id: self._show_run())
         context.imagesChanged.connect(lambda _ids: self._refresh_in_project())
         context.classesChanged.connect(self._on_classes_changed)
         self._on_project_changed()
@@ -133,7 +131,7 @@ class PredictView(QWidget):
             label.setObjectName("toolbarLabel")
             return label
 
-        for widget in (caption("Model"), self.run_combo):
+        for widget in (caption(RUN_PICKER_CAPTION), self.run_combo):
             bar.addWidget(widget)
         bar.addSpacing(12)
         for widget in (caption("Uncertain below"), self.threshold_slider, self.threshold_value):
@@ -239,24 +237,17 @@ class PredictView(QWidget):
         self.batch.set_threshold(self.threshold())
 
     def reload_runs(self) -> None:
-        project = self.context.project
-        records = list(reversed(project.runs())) if project is not None else []
-        fill_run_combo(self.run_combo, project.runs() if project is not None else [])
-        self._show_run(self.context.current_run_id, records)
+        fill_run_combo(self.run_combo, self.context)
+        self._show_run()
 
-    def _on_current_run_changed(self, run_id: str) -> None:
-        records = self.context.project.runs() if self.context.project is not None else []
-        self._show_run(run_id, records)
-
-    def _show_run(self, run_id: str, records) -> None:
+    def _show_run(self) -> None:
         from mbv2gui.core.runs import Run
 
         # An unknown id (a deleted run, or none chosen yet) means the best run.
-        record = default_run(records, run_id)
+        record = select_current_run(self.run_combo, self.context)
         previous = self.run
         self.run = None
         if record is not None:
-            self.run_combo.setCurrentIndex(self.run_combo.findData(record.id))
             try:
                 self.run = self._runs.get(record.id) or Run.load(record.run_dir)
                 self._runs[record.id] = self.run
@@ -495,8 +486,9 @@ class PredictView(QWidget):
             self.notice.show_notice(exc.message, level="error", detail=exc.detail)
             return
         card.set_in_project(label.strip(), added_here=True)
+        stack = self.context.undo_stack  # the add is the stack's last command now
         self.notice.show_notice(f"Added {os.path.basename(card.path)} to the project as "
-                                f"“{label.strip()}”.", [("Undo", self.context.undo_stack.undo)])
+                                f"“{label.strip()}”.", undo=(stack, stack.command(stack.index() - 1)))
 
     def _refresh_in_project(self) -> None:
         project = self.context.project

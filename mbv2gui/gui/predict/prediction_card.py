@@ -17,9 +17,10 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath
 from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
                                QVBoxLayout, QWidget)
 
+from mbv2gui.core.store.project import CLASS_COLORS
+
 CARD_WIDTH = 300
 IMAGE_HEIGHT = 210
-FALLBACK_COLORS = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
 
 CARD_STYLE = """
 QFrame#predictionCard { background: #ffffff; border: 1px solid #dfe4ec; border-radius: 10px; }
@@ -265,7 +266,7 @@ class PredictionCard(QFrame):
         if name in self.colors:
             return self.colors[name]
         index = self.class_names.index(name) if name in self.class_names else 0
-        return FALLBACK_COLORS[index % len(FALLBACK_COLORS)]
+        return CLASS_COLORS[index % len(CLASS_COLORS)]  # the project's own palette
 
     # ----------------------------------------------------------------- public API
     def is_error(self) -> bool:

@@ -12,7 +12,6 @@ import time
 import traceback
 from pathlib import Path
 
-from mbv2gui.gui import qtfix  # noqa: F401  (must come before anything emits a signal)
 from PySide6.QtCore import QStandardPaths, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox

@@ -6,7 +6,8 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
-from mbv2gui.core.store.project import Project
+from mbv2gui.core.inference.quality import default_run
+from mbv2gui.core.store.project import Project, RunRecord
 
 
 class AppContext(QObject):
@@ -43,6 +44,12 @@ class AppContext(QObject):
         self.undo_stack.clear()
         self.current_run_id = ""
         self.projectChanged.emit(project)
+
+    def current_run(self) -> RunRecord | None:
+        """The run every view shows: the one the person chose if it still exists, else the
+        project's best (core/inference/quality.py default_run); None without a run."""
+        project = self.project
+        return default_run(project.runs() if project is not None else [], self.current_run_id)
 
     def set_current_run(self, run_id: str) -> None:
         if run_id != self.current_run_id:

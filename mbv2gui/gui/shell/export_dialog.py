@@ -17,23 +17,25 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QFileDialog, QH
                                QLabel, QLineEdit, QProgressBar, QPushButton, QRadioButton,
                                QVBoxLayout)
 
-from mbv2gui.core.export.formats import FORMATS
+from mbv2gui.core.export.formats import FORMATS, TITLES as FORMAT_TITLES
 from mbv2gui.gui.shell.settings import settings
 
 TITLES = {"keras": "Keras", "savedmodel": "TensorFlow SavedModel", "tflite": "TensorFlow Lite",
           "tflite-fp16": "TensorFlow Lite, half size (float16)",
           "tflite-int8": "TensorFlow Lite, 8-bit integer (smallest, fastest)", "onnx": "ONNX"}
 FOLDER_KEY = "export/lastParentFolder"
+# Wide enough that each format's caption is one or two lines, so the dialog's default size
+# leaves room for the verification sentence (three lines) without cutting it.
+MIN_WIDTH = 620
+STATUS_LINES = 4
 
 
 def _record(context, run_id: str):
     """The project's record of a run, by id or folder; with no id, the default run."""
-    from mbv2gui.core.inference.quality import default_run
-
-    project = getattr(context, "project", None)
-    records = project.runs() if project is not None else []
     if not run_id:
-        return default_run(records, getattr(context, "current_run_id", ""))
+        return context.current_run()
+    project = context.project
+    records = project.runs() if project is not None else []
     return next((r for r in records if run_id in (r.id, str(r.run_dir))), None)
 
 
@@ -60,22 +62,31 @@ class ExportDialog(QDialog):
         self.run_dir = run_folder(context, self.run_id)
         self.job = None
         self.result = None  # the ExportResult of the last finished export
-        self.setWindowTitle(f"Export the model — {run_title(context, self.run_id)}")
+        title = run_title(context, self.run_id)
+        self.setWindowTitle(f"Export the model — {title}")
+        self.setMinimumWidth(MIN_WIDTH)
         layout = QVBoxLayout(self)
+        # The run in words inside the dialog too: a window title is often cut.
+        self.heading = QLabel(f"<b>Export the model of the run:</b><br>{title}")
+        self.heading.setWordWrap(True)
+        layout.addWidget(self.heading)
         layout.addWidget(QLabel("Format:"))
         self.formats = QButtonGroup(self)
         self.buttons = {}
         for fmt, text in FORMATS.items():
-            button = QRadioButton(TITLES[fmt])
+            button = QRadioButton(TITLES.get(fmt, FORMAT_TITLES[fmt]))
             button.setProperty("format", fmt)
             self.formats.addButton(button)
             self.buttons[fmt] = button
-            layout.addWidget(button)
             explanation = QLabel(text)
             explanation.setWordWrap(True)
             explanation.setIndent(24)
             explanation.setEnabled(False)  # greyed: a caption, not a control
-            layout.addWidget(explanation)
+            pair = QVBoxLayout()  # the caption right under its button, pairs apart
+            pair.setSpacing(0)
+            pair.addWidget(button)
+            pair.addWidget(explanation)
+            layout.addLayout(pair)
         self.int8_input = QComboBox()
         self.int8_input.addItem("uint8 input (pixels 0..255 as they are)", "uint8")
         self.int8_input.addItem("int8 input (for accelerators that want signed values)", "int8")
@@ -98,6 +109,10 @@ class ExportDialog(QDialog):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # Room reserved for the longest message (the verification, a failure): a word-wrapped
+        # label in a dialog of fixed height would otherwise be cut or overlap the buttons.
+        self.status.setMinimumHeight(STATUS_LINES * self.status.fontMetrics().lineSpacing())
         layout.addWidget(self.status)
 
         buttons = QHBoxLayout()
@@ -117,6 +132,7 @@ class ExportDialog(QDialog):
                        self.close_button):
             buttons.addWidget(button)
         layout.addLayout(buttons)
+        self.resize(MIN_WIDTH, self.sizeHint().height())
 
     def _default_folder(self) -> Path:
         # Beside the run would hide it in the project's sidecar: the folder the user last

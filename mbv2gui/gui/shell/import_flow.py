@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QWidget
 
 from mbv2gui.gui.shell.context import AppContext
 from mbv2gui.gui.common.notice_bar import NoticeBar
-from mbv2gui.gui.shell.status_bar import StatusBar, image_ids_with_status
+from mbv2gui.core.store.queries import image_ids_with_status
+from mbv2gui.gui.shell.status_bar import StatusBar
 
 
 def dropped_paths(mime) -> list[str]:
@@ -150,29 +151,26 @@ class ImportFlow(QObject):
 
     def _on_ended(self, summary, sentence: str, detail: str = "") -> None:
         self._job = None
-        actions = []
+        actions, undo = [], None
         if self._still_same_project() and self._added:
-            self._push_undo()
-            actions.append(("Undo", self._undo_from_notice))
+            undo = (self._context.undo_stack, self._push_undo())
             if summary is None:
                 sentence += f" The {len(self._added):,} images added before it stopped were kept."
         if summary is not None and getattr(summary, "unreadable", None):
             actions.append(("Show unreadable", self._show_unreadable))
         level = "error" if summary is None and detail else "info"
         self._status.showMessage(sentence, 10_000)
-        self._notices.show_notice(sentence, actions, level=level, detail=detail)
+        self._notices.show_notice(sentence, actions, level=level, detail=detail, undo=undo)
         self._start_next()
 
-    def _undo_from_notice(self) -> None:
-        self._context.undo_stack.undo()
-        self._notices.hide()
-
-    def _push_undo(self) -> None:
+    def _push_undo(self) -> "ImportCommand":
         project = self._context.project
         created = [c.id for c in project.classes() if c.id not in self._classes_before]
         count = len(self._added)
         text = f"Import {count:,} image{'' if count == 1 else 's'}"
-        self._context.undo_stack.push(ImportCommand(self._context, self._added, created, text))
+        command = ImportCommand(self._context, self._added, created, text)
+        self._context.undo_stack.push(command)
+        return command
 
     def _show_unreadable(self) -> None:
         ids = list(self._added)

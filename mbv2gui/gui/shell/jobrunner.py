@@ -35,7 +35,6 @@ from typing import Any, Callable
 from PySide6.QtCore import QObject, QThread, QTimer, Qt, Signal
 
 from mbv2gui.core.errors import JobCancelled, UserError
-from mbv2gui.gui import qtfix  # noqa: F401  (must precede any signal emit; see its docstring)
 
 # How long events may wait before the GUI sees them, and how long one drain may take.
 DRAIN_DELAY_MS = 30
@@ -71,13 +70,21 @@ class _Signals(QObject):
     wake = Signal()  # the worker says "the queue has something"; queued to the GUI thread
 
 
+# A job's kind, for parts of the window that must react to another's job (the auto-retrainer
+# waits for, or gives way to, a manual training): decided by what the job is, never by its words.
+TRAINING = "training"
+RETRAINING = "retraining"
+
+
 class Job:
     """One running (or ended) job. Signals, all delivered on the GUI thread:
     `progress(int, object, str)`, `event(dict)`, then exactly one of `finished(object)`,
     `failed(str, str)`, `cancelled()`."""
 
-    def __init__(self, fn: Callable[..., Any], args: tuple, kwargs: dict, name: str):
+    def __init__(self, fn: Callable[..., Any], args: tuple, kwargs: dict, name: str,
+                 kind: str = ""):
         self.name = name
+        self.kind = kind  # TRAINING, RETRAINING, or "" (nobody waits for it)
         # Whether closing the window should ask first. Background chores (a file check, a
         # lookup) set it to False: they are cancelled without a question.
         self.ask_before_quit = True
@@ -237,14 +244,16 @@ class JobRunner(QObject):
             self._engine = EngineClient()
         return self._engine
 
-    def start(self, fn: Callable[..., Any], *args, name: str = "", **kwargs) -> Job:
+    def start(self, fn: Callable[..., Any], *args, name: str = "", kind: str = "",
+              **kwargs) -> Job:
         """Runs `fn(*args, report=..., should_stop=..., **kwargs)` on a new thread.
-        `name` completes "Something went wrong while <name>." (e.g. "importing images").
+        `name` completes "Something went wrong while <name>." (e.g. "importing images");
+        `kind` (TRAINING, RETRAINING) is what other parts of the window recognise it by.
         Connect to the returned Job's signals right away: nothing is delivered before the
         event loop runs again."""
         # The caller's reference (and ours while it runs) keeps a Job alive, so a caller may
         # still ask a finished Job `is_running()` without touching a deleted object.
-        job = Job(fn, args, kwargs, name)
+        job = Job(fn, args, kwargs, name, kind)
         alive = weakref.ref(job)  # a strong reference here would keep every Job forever
         job.ended.connect(lambda: self._on_job_ended(alive()))
         self._jobs.append(job)
@@ -253,11 +262,12 @@ class JobRunner(QObject):
         self.busyChanged.emit(len(self._jobs))
         return job
 
-    def start_in_engine(self, fn: Callable[..., Any], *args, name: str = "", **kwargs) -> Job:
+    def start_in_engine(self, fn: Callable[..., Any], *args, name: str = "", kind: str = "",
+                        **kwargs) -> Job:
         """`start`, but `fn` runs in the engine process; see the module docstring."""
         from mbv2gui.core.engine_client import run_in_engine
 
-        return self.start(run_in_engine, self.engine, fn, args, kwargs, name=name,
+        return self.start(run_in_engine, self.engine, fn, args, kwargs, name=name, kind=kind,
                           job_name=name)
 
     def running_jobs(self) -> list[Job]:

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListWidget, QM
                                QMessageBox, QStackedWidget, QVBoxLayout, QWidget)
 
 from mbv2gui.core.files.images import IMAGE_EXTENSIONS
-from mbv2gui.gui import qtfix  # noqa: F401  (a PySide6 bug guard; see its docstring)
 from mbv2gui.gui.train.auto_retrain import AutoRetrainer
 from mbv2gui.gui.shell.context import AppContext
 from mbv2gui.gui.common.file_dialogs import choose_image_files
@@ -36,24 +35,21 @@ from mbv2gui.gui.shell.welcome_page import WelcomePage
 
 log = logging.getLogger(__name__)
 
-# (sidebar name, module, class, what the placeholder says until the view exists)
+# (sidebar name, module, class): each view is imported when first shown.
 VIEWS = (
-    ("Label", "mbv2gui.gui.label.label_view", "LabelView",
-     "Sort your images into classes, with the keyboard or by dragging."),
-    ("Train", "mbv2gui.gui.train.train_view", "TrainView",
-     "Train a classifier on your labeled images and watch it learn."),
-    ("Evaluate", "mbv2gui.gui.evaluate.evaluate_view", "EvaluateView",
-     "See where the model is right and wrong, image by image."),
-    ("Predict", "mbv2gui.gui.predict.predict_view", "PredictView",
-     "Drop new images and see what the model thinks they are."),
+    ("Label", "mbv2gui.gui.label.label_view", "LabelView"),
+    ("Train", "mbv2gui.gui.train.train_view", "TrainView"),
+    ("Evaluate", "mbv2gui.gui.evaluate.evaluate_view", "EvaluateView"),
+    ("Predict", "mbv2gui.gui.predict.predict_view", "PredictView"),
 )
+PLACEHOLDER = "placeholderPage"  # the object name of the page shown when a view fails
 WELCOME, WORKSPACE = 0, 1
 LABEL, TRAIN, EVALUATE, PREDICT = range(len(VIEWS))
 
 
 def placeholder(title: str, text: str) -> QWidget:
     page = QWidget()
-    page.setObjectName("placeholderPage")
+    page.setObjectName(PLACEHOLDER)
     heading = QLabel(title)
     heading.setObjectName("placeholderTitle")
     body = QLabel(text)
@@ -69,14 +65,12 @@ def placeholder(title: str, text: str) -> QWidget:
 
 
 def load_view(index: int, context: AppContext) -> QWidget:
-    """Builds view `index`, or a placeholder saying why it is not there."""
-    name, module_name, class_name, blurb = VIEWS[index]
+    """Builds view `index`, or a page saying it could not be built (the error is logged)."""
+    name, module_name, class_name = VIEWS[index]
     try:
         module = importlib.import_module(module_name)
         return getattr(module, class_name)(context)
     except Exception as exc:  # noqa: BLE001 - one broken view must not take the window down
-        if isinstance(exc, ModuleNotFoundError) and exc.name == module_name:
-            return placeholder(name, f"{blurb}\n\nThis part of mbv2gui is not ready yet.")
         log.exception("The %s view could not be built", name)
         page = placeholder(name, f"The {name} view could not be opened because of an error. "
                                  "The rest of mbv2gui works; the error is in the log file.")
@@ -182,9 +176,10 @@ class MainWindow(QMainWindow):
             self.status.clearMessage()
         return self._views[index]
 
-    def label_view_module(self):
-        view = self._views[0]
-        return importlib.import_module(type(view).__module__) if view is not None else None
+    @staticmethod
+    def _working(view: QWidget | None) -> bool:
+        """Whether a view was built (not yet shown: None; failed: the page that says why)."""
+        return view is not None and view.objectName() != PLACEHOLDER
 
     # ----------------------------------------------------------------- projects
     def open_path(self, path: str) -> None:
@@ -236,7 +231,7 @@ class MainWindow(QMainWindow):
         """Whether a drop now means "predict these" (the Predict view is showing) rather
         than "import these"."""
         return (self.context.project is not None and self.navigation.currentRow() == PREDICT
-                and hasattr(self._views[PREDICT], "predict_paths"))
+                and self._working(self._views[PREDICT]))
 
     def drop_paths(self, paths: list[str]) -> None:
         if self.predicting_drops():
@@ -263,14 +258,14 @@ class MainWindow(QMainWindow):
     def predict_paths(self, paths: list[str]) -> None:
         self.show_view(PREDICT)
         view = self._ensure_view(PREDICT)
-        if hasattr(view, "predict_paths"):
+        if self._working(view):
             view.predict_paths(paths)
 
     def retrain(self) -> None:
         """Shows the Train view and starts a training on the current labels (unless one runs)."""
         self.show_view(TRAIN)
         view = self._ensure_view(TRAIN)
-        if hasattr(view, "start_training") and not view.is_training():
+        if self._working(view) and not view.is_training():
             view.start_training()
 
     # ----------------------------------------------------------------- drops, state, closing

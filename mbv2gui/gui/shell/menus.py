@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMessageBox
 
@@ -13,16 +14,6 @@ from mbv2gui.gui.shell.settings import recent_projects
 
 if TYPE_CHECKING:
     from mbv2gui.gui.shell.main_window import MainWindow
-
-# Shown by Help → Keyboard Shortcuts when the Label view does not publish its own list
-# (it may define `SHORTCUTS = [(keys, what), ...]` in mbv2gui/gui/label/label_view.py).
-LABELING_SHORTCUTS = [
-    ("1 – 9", "Give the selected images the 1st … 9th class"),
-    ("0", "Remove the label of the selected images"),
-    ("Arrow keys", "Move between images"),
-    ("Shift/Ctrl + click", "Select several images"),
-]
-
 
 class Menus:
     def __init__(self, window: "MainWindow"):
@@ -46,6 +37,7 @@ class Menus:
         self.predict = self._add(file_menu, "&Predict Images…", window.predict_files_dialog,
                                  "Ctrl+P")
         self.export_model = self._add(file_menu, "&Export Model…", self.export_current_run, "Ctrl+E")
+        self.save_report = self._add(file_menu, "Save &Report…", self.save_report_dialog)
         file_menu.addSeparator()
         self.close_project = self._add(file_menu, "&Close Project", window.projects.close_project,
                                        QKeySequence.StandardKey.Close)
@@ -69,9 +61,11 @@ class Menus:
             self.views.append(action)
 
         help_menu = bar.addMenu("&Help")
+        self.getting_started = self._add(help_menu, "&Getting Started", self.show_getting_started,
+                                         QKeySequence.StandardKey.HelpContents)
         self._add(help_menu, "&Keyboard Shortcuts", self.show_shortcuts, "Ctrl+/")
         self._add(help_menu, "&About mbv2gui", self.show_about)
-        self.project_actions = [self.import_csv, self.predict, self.export_model,
+        self.project_actions = [self.import_csv, self.predict, self.export_model, self.save_report,
                                 self.close_project, *self.views]
 
     def _add(self, menu: QMenu, text: str, slot, shortcut=None) -> QAction:
@@ -82,21 +76,50 @@ class Menus:
         menu.addAction(action)
         return action
 
+    def _current_run(self, title: str, what: str):
+        """The run the Train/Evaluate views show, or the project's best run; None (and said)
+        when there is none."""
+        context = self._window.context
+        chosen = context.current_run()
+        if chosen is None:
+            QMessageBox.information(self._window, title, f"There is no trained model {what} "
+                                    "yet: train one in the Train view first.")
+        return chosen
+
     def export_current_run(self) -> None:
         """Exports the run the Train/Evaluate views show, or the project's best run."""
-        from mbv2gui.core.inference.quality import default_run
-
-        context = self._window.context
-        chosen = default_run(context.project.runs() if context.project is not None else [],
-                             context.current_run_id)
+        chosen = self._current_run("Export Model", "to export")
         if chosen is None:
-            QMessageBox.information(self._window, "Export Model",
-                                    "There is no trained model to export yet: train one in the "
-                                    "Train view first.")
             return
         from mbv2gui.gui.shell.export_dialog import ExportDialog
 
-        ExportDialog(context, chosen.run_dir, self._window).exec()
+        ExportDialog(self._window.context, chosen.run_dir, self._window).exec()
+
+    def save_report_dialog(self) -> None:
+        """A report of the same run, as an HTML file and a PDF beside it, where the user says."""
+        from PySide6.QtWidgets import QApplication, QFileDialog
+
+        from mbv2gui.core.errors import UserError
+        from mbv2gui.gui.common.report_files import write_report
+
+        chosen = self._current_run("Save Report", "to report on")
+        if chosen is None:
+            return
+        suggested = os.path.join(os.path.expanduser("~"), "mbv2gui report.pdf")
+        path, _ = QFileDialog.getSaveFileName(self._window, "Save Report (HTML and PDF)",
+                                              suggested, "PDF and HTML (*.pdf *.html)")
+        if not path:
+            return
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # a second or two
+        try:
+            written = write_report(chosen.run_dir, path)
+        except UserError as exc:
+            QMessageBox.warning(self._window, "Save Report", exc.message)
+            return
+        finally:
+            QApplication.restoreOverrideCursor()
+        self._window.statusBar().showMessage(
+            "Saved the report: " + " and ".join(str(p) for p in written), 10000)
 
     def set_project_open(self, is_open: bool) -> None:
         for action in self.project_actions:
@@ -117,12 +140,23 @@ class Menus:
                 ("Ctrl+I", "Import a folder of images (or drop it on the window)"),
                 ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo labels, class changes and imports"),
                 ("Ctrl+1 … Ctrl+4", "Label, Train, Evaluate, Predict")]
-        rows += getattr(self._window.label_view_module(), "SHORTCUTS", None) or LABELING_SHORTCUTS
+        # The Label view's own list, so its keys are written down once (imported here, not at
+        # start: the window builds each view when first shown).
+        from mbv2gui.gui.label.label_view import SHORTCUTS as LABELING_SHORTCUTS
+
+        rows += LABELING_SHORTCUTS
         table = "".join(f"<tr><td style='padding:3px 18px 3px 0'><b>{keys}</b></td>"
                         f"<td>{what}</td></tr>" for keys, what in rows)
         box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard Shortcuts",
                           f"<table>{table}</table>", parent=self._window)
         box.open()
+
+    def show_getting_started(self):
+        from mbv2gui.gui.shell.getting_started import GettingStartedDialog
+
+        dialog = GettingStartedDialog(self._window)
+        dialog.show()  # not modal: it can stay open beside the window while the person works
+        return dialog
 
     def show_about(self) -> None:
         QMessageBox.about(

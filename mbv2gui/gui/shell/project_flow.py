@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, QStandardPaths
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from mbv2gui.core.errors import UserError
+from mbv2gui.core.files.filecheck import find_relink, relink_and_check
 from mbv2gui.core.store.project import PROJECT_SUFFIX, Project
 from mbv2gui.core.runs import sweep_project_runs
 from mbv2gui.core.store.errors import ProjectDamaged, read_only_notice
@@ -31,28 +32,6 @@ def suggested_project_path(paths: list[str]) -> Path:
     else:
         folder = Path(os.path.commonpath([str(p.parent) for p in items]))
     return folder.parent / f"{folder.name or 'Images'}{PROJECT_SUFFIX}"
-
-
-def find_relink(missing_path: str, new_folder: str) -> tuple[str, str] | None:
-    """The (old folder, new folder) pair that makes `missing_path` exist again under
-    `new_folder`, matching as much of its path as possible; None if nothing matches."""
-    parts = Path(missing_path).parts
-    for start in range(1, len(parts)):
-        if Path(new_folder, *parts[start:]).exists():
-            return str(Path(*parts[:start])), new_folder
-    return None
-
-
-def relink_and_check(project_path: str, old: str, new: str, *, report, should_stop):
-    """A job: point images under `old` to `new`, then re-check every file."""
-    from mbv2gui.core.files.filecheck import check_files
-
-    project = Project.open(project_path)
-    try:
-        count = project.relink(old, new)
-    finally:
-        project.close()
-    return count, check_files(project_path, report=report, should_stop=should_stop)
 
 
 def _ids(value) -> list[int]:

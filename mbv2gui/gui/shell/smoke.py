@@ -64,7 +64,7 @@ def _predict_in_the_view(window, paths: list[str]) -> int:
 def _weights_report() -> dict:
     """Whether the bundle has the ImageNet weights, and whether the default settings find them
     there (a lookup only: no network, no TensorFlow)."""
-    from mbv2gui.core.training.train import TrainConfig
+    from mbv2gui.core.training.config import TrainConfig
     from mbv2gui.core.training.weights import bundled_imagenet_files, describe_weights
 
     defaults = TrainConfig()
@@ -99,7 +99,8 @@ def run_smoke_test(folder: str) -> int:
         print(f"smoke: imported {project.image_count()} images", flush=True)
 
         from mbv2gui.core.inference.predict import predict_files
-        from mbv2gui.core.training.train import TrainConfig, train
+        from mbv2gui.core.training.config import TrainConfig
+        from mbv2gui.core.training.train import train
 
         config = TrainConfig(image_size=32, alpha=0.35, weights="none", epochs=1, batch_size=4)
         run = _wait_for_job(window.runner.start_in_engine(train, str(project.path), config, name="training"), 600)

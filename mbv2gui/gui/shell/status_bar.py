@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton, QWidget, QHBoxLayout
 
-from mbv2gui.core.store.project import Project
+from mbv2gui.core.store.queries import image_ids_with_status
 from mbv2gui.gui.shell.context import AppContext
 
 # Problem states, the words for them, and the caption the Label view shows when asked.
@@ -15,18 +15,6 @@ PROBLEMS = (
     ("missing", "missing", "Missing images"),
     ("changed", "changed on disk", "Images changed on disk"),
 )
-
-
-def image_ids_with_status(project_path: str, statuses: list[str], among: list[int] | None = None,
-                          *, report, should_stop) -> list[int]:
-    """A job: the ids of images whose status is one of `statuses` (optionally among some ids).
-    Runs in the worker with its own connection, since it reads every row."""
-    project = Project.open(project_path)
-    try:
-        wanted = set(statuses)
-        return [image.id for image in project.images(among) if image.status in wanted]
-    finally:
-        project.close()
 
 
 class JobIndicator(QWidget):

@@ -5,10 +5,11 @@ the Evaluate and Predict views show keeps up with the labels, as in Lobe.
     retrainer = AutoRetrainer(context)          # needs context.jobs (the window's JobRunner)
     checkbox, label = retrain_controls(retrainer, lambda: form.config().to_dict())
 
-Rules: changes are debounced (DEBOUNCE_MS); one retraining at a time, named "retraining", which
-never holds up quitting; a change while it runs cancels it and a new one starts after the pause;
-while a manual training (a job named "training") runs, it waits, and a manual training that
-starts cancels a retraining (that training will be newer anyway). A finished retraining becomes
+Rules: changes are debounced (DEBOUNCE_MS); one retraining (a job of kind RETRAINING) at a
+time, which never holds up quitting; a change while it runs cancels it and a new one starts
+after the pause; while a manual training (a job of kind TRAINING, gui/shell/jobrunner.py) runs,
+it waits, and a manual training that starts cancels a retraining (that training will be newer
+anyway): recognised by its kind, never by the words of its name. A finished retraining becomes
 the current run. A failure is told in a sentence and turns the feature off. The on/off choice is
 a project setting ("retrain_as_you_label").
 """
@@ -25,10 +26,10 @@ from PySide6.QtWidgets import QCheckBox, QLabel
 from mbv2gui.core.errors import UserError
 from mbv2gui.core.inference.quality import too_weak_sentence
 from mbv2gui.core.training.quick_retrain import latest_run_config, retrain_config, retrain_head
+from mbv2gui.gui.shell.jobrunner import RETRAINING, TRAINING
 
 SETTING = "retrain_as_you_label"
 JOB_NAME = "retraining"
-MANUAL_TRAINING = "training"
 DEBOUNCE_MS = 2000
 
 OFF = "Retrain as you label is off."
@@ -72,7 +73,7 @@ class AutoRetrainer(QObject):
         context.imagesChanged.connect(self._on_labels_changed)
         context.classesChanged.connect(self._on_labels_changed)
         jobs = context.jobs
-        if jobs is not None and hasattr(jobs, "jobStarted"):
+        if jobs is not None:
             jobs.jobStarted.connect(self._on_job_started)
         self._on_project_changed(context.project)
 
@@ -142,13 +143,13 @@ class AutoRetrainer(QObject):
         self._timer.start(self.debounce_ms)
 
     def _on_job_started(self, job) -> None:
-        if job.name == MANUAL_TRAINING and self.is_running():
+        if job.kind == TRAINING and self.is_running():
             self._pending = False  # the manual training will be newer than ours
             self._job.cancel()
 
     def _manual_training_running(self) -> bool:
         jobs = self._context.jobs
-        return any(job.name == MANUAL_TRAINING and job.is_running()
+        return any(job.kind == TRAINING and job.is_running()
                    for job in (jobs.running_jobs() if jobs is not None else []))
 
     def _start(self) -> None:
@@ -165,7 +166,7 @@ class AutoRetrainer(QObject):
             return
         self._pending = False
         job = self._context.jobs.start_in_engine(retrain_head, str(project.path), name=JOB_NAME,
-                                                 base_config=self.base_config())
+                                                 kind=RETRAINING, base_config=self.base_config())
         job.ask_before_quit = False
         job.finished.connect(self._on_finished)
         job.failed.connect(self._on_failed)

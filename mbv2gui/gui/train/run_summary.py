@@ -5,6 +5,7 @@ Train view says it when a training ends (Qt-free text helpers)."""
 from __future__ import annotations
 
 from mbv2gui.core.inference.quality import accuracy_margin, assess_run
+from mbv2gui.core.training.stopping_words import early_stop_sentence
 
 
 def duration(seconds) -> str:
@@ -41,8 +42,9 @@ def result_sentence(metrics: dict) -> str:
                 f"on new images is unknown (on its training images: {percent(m.get('accuracy'))}).")
     if epochs:
         text += f" Best after epoch {best} of {epochs}." if best else f" {epochs} epochs."
-    if m.get("stopped_early") and not m.get("stopped_early_by_user"):
-        text += " It stopped early because it was no longer improving."
+    stopped = early_stop_sentence(m)
+    if stopped:
+        text += " " + stopped
     return text
 
 

@@ -3,20 +3,18 @@
 Selecting a run makes it the current run (Evaluate and Predict follow) and emits
 `runSelected(run_id, history)` so the Train view can draw its curves; ticking the "Compare"
 box of another run emits `compareChanged(run_id, history)` to overlay it ("" and None: none).
-Only small JSON files are read here (a run's history.json), never a model."""
+Only a run's history is read here (core/runs.py load_history), never a model."""
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
-from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from mbv2gui.core.inference.quality import default_run
+from mbv2gui.core.runs import load_history
 from mbv2gui.core.run_names import record_name, start_point, when
 from mbv2gui.gui.common.run_combo import run_tooltip
 
@@ -24,14 +22,6 @@ log = logging.getLogger(__name__)
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 COMPARE, DATE, SETTINGS, ACCURACY = range(4)
-
-
-def load_history(run_dir) -> dict | None:
-    """A run's per-epoch history (history.json), or None when it cannot be read."""
-    try:
-        return json.loads((Path(run_dir) / "history.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 def settings_text(config: dict, metrics: dict | None = None) -> str:
@@ -125,7 +115,7 @@ class RunsPanel(QWidget):
         self.tree.setVisible(bool(records))
         if compared and compared not in self._records:
             self.compareChanged.emit("", None)
-        wanted = default_run(records, self.context.current_run_id)
+        wanted = self.context.current_run()
         self.select_run(wanted.id if wanted is not None else "", force=True)
 
     def run_ids(self) -> list[str]:

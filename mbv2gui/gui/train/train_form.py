@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
 
 from mbv2gui.core.errors import UserError
 from mbv2gui.core.run_names import record_name
-from mbv2gui.core.training.train import TrainConfig
+from mbv2gui.core.training.config import TrainConfig
 from mbv2gui.core.training.weights import IMAGENET_ALPHAS, URL_VARIABLE, describe_weights
 from mbv2gui.gui.shell.settings import settings
 

@@ -8,10 +8,14 @@ points (older ones are thinned), so a long training stays cheap to draw."""
 
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
+
+from mbv2gui.gui.common import colors
 
 MAX_BATCH_POINTS = 1500
 REDRAW_MS = 250
@@ -22,7 +26,7 @@ BATCH = "#a9c3ee"
 COMPARE_TRAIN = "#7d8694"
 COMPARE_VALIDATION = "#c2a060"
 LEARNING_RATE = "#009E73"
-MARKER = "#b26a00"
+MARKER = colors.WARNING
 TEXT = "#5b6675"
 
 
@@ -46,6 +50,8 @@ def _plot(title: str, y_label: str) -> pg.PlotWidget:
     for axis in ("left", "bottom"):
         item.getAxis(axis).setTextPen(QColor(TEXT))
         item.getAxis(axis).setPen(QColor("#c9d0db"))
+        # No "(x0.001)" with ticks 200-900 during the first epoch: plain numbers.
+        item.getAxis(axis).enableAutoSIPrefix(False)
     widget.setMinimumHeight(120)
     return widget
 
@@ -193,6 +199,15 @@ class TrainPlots(QWidget):
     def _redraw(self) -> None:
         for series in self._live:
             series.draw()
+        self._fit_epochs()
+
+    def _fit_epochs(self) -> None:
+        """While training: the x axis from epoch 0 to the end of the epoch under way (at least
+        one whole epoch), not a zoom onto the first few batches."""
+        xs = [series.x[-1] for series in self._live if series.x]
+        right = max(1, math.ceil(max(xs))) if xs else 1
+        for plot in (self.loss_plot, self.accuracy_plot, self.lr_plot):
+            plot.setXRange(0, right, padding=0.02)
 
     def flush(self) -> None:
         """Draws what the events brought now, instead of at the next timer tick."""
@@ -203,6 +218,8 @@ class TrainPlots(QWidget):
     def show_history(self, history: dict | None, caption: str = "") -> None:
         """Shows a finished run's per-epoch history (runs.py's history.json)."""
         self._timer.stop()
+        for plot in (self.loss_plot, self.accuracy_plot, self.lr_plot):
+            plot.enableAutoRange(axis="x")
         for series in self._live:
             series.clear()
         history = history or {}

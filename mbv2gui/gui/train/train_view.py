@@ -23,11 +23,13 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPro
 
 from mbv2gui.core.training.preflight import Problem, check_training_data, trains_from_scratch
 from mbv2gui.core.run_names import record_name
-from mbv2gui.gui import qtfix  # noqa: F401  (a PySide6 bug guard; see its docstring)
 from mbv2gui.gui.train.auto_retrain import retrain_controls
+from mbv2gui.gui.common import colors
 from mbv2gui.gui.common.notice_bar import NoticeBar
+from mbv2gui.gui.shell.jobrunner import TRAINING
 from mbv2gui.gui.train.run_summary import duration, percent, run_result
 from mbv2gui.gui.train.runs_panel import RunsPanel
+from mbv2gui.gui.train.time_left import ESTIMATING, TimeLeft
 from mbv2gui.gui.train.train_form import TrainForm
 from mbv2gui.gui.train.train_plots import TrainPlots
 
@@ -35,7 +37,6 @@ log = logging.getLogger(__name__)
 
 PHASE_TITLES = {"features": "Computing image features", "head": "Training the classifier",
                 "fine_tune": "Fine-tuning the network", "scratch": "Training from scratch"}
-LEVEL_COLORS = {"error": "#b3261e", "warning": "#b26a00"}
 
 
 class ProblemRow(QFrame):
@@ -46,8 +47,8 @@ class ProblemRow(QFrame):
         self.problem = problem
         self.setObjectName("problemRow")
         self.setProperty("level", problem.level)
-        color = LEVEL_COLORS[problem.level]
-        background = "#fdeceb" if problem.blocking else "#fff5e5"
+        color = colors.LEVEL_COLORS[problem.level]
+        background = colors.ERROR_BACKGROUND if problem.blocking else colors.WARNING_BACKGROUND
         self.setStyleSheet(f"QFrame#problemRow {{ background: {background}; border-radius: 6px; }}"
                            f" QFrame#problemRow QLabel {{ color: {color}; }}")
         self.label = QLabel(problem.text)
@@ -79,6 +80,7 @@ class TrainView(QWidget):
         self._phase_started = time.monotonic()
         self._last_run_id = ""
         self._preflight_stale = False
+        self._time_left = TimeLeft()
         self._build()
         self._preflight_timer = QTimer(self)
         self._preflight_timer.setSingleShot(True)
@@ -123,7 +125,7 @@ class TrainView(QWidget):
         self.result.setWordWrap(True)
         self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.labels_notice = NoticeBar()
-        self.weights_notice = NoticeBar()  # pretrained weights could not be had: what now
+        self.weights_notice = NoticeBar(stacked=True)  # no pretrained weights: what now
 
         left = QWidget()
         left.setObjectName("trainControls")
@@ -135,6 +137,7 @@ class TrainView(QWidget):
         column.addWidget(self.problems_box)
         column.addWidget(self.form)
         column.addWidget(self.start_button)
+        column.addWidget(self.weights_notice)
         if self.context.retrainer is not None:
             self.retrain_box, self.retrain_state = retrain_controls(
                 self.context.retrainer, lambda: self.form.config().to_dict())
@@ -144,7 +147,6 @@ class TrainView(QWidget):
         column.addWidget(self.status)
         column.addWidget(self.result)
         column.addWidget(self.labels_notice)
-        column.addWidget(self.weights_notice)
         column.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -153,6 +155,7 @@ class TrainView(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setFixedWidth(390)
         scroll.setObjectName("trainControlsScroll")
+        self._controls_scroll = scroll
         scroll.setStyleSheet("QScrollArea#trainControlsScroll { background: #ffffff; "
                              "border-right: 1px solid #dfe4ec; }"
                              " QWidget#trainControls { background: #ffffff; }")
@@ -164,6 +167,10 @@ class TrainView(QWidget):
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(3000)
         self.log.setPlaceholderText("What the training engine says appears here.")
+        # Readable: lines wrap instead of running off to the right, and the pane shows a dozen
+        # lines, not four (the curves above keep the larger share).
+        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.log.setMinimumHeight(12 * self.log.fontMetrics().lineSpacing())
         self.tabs = QTabWidget()
         self.tabs.addTab(self.runs, "Runs")
         self.tabs.addTab(self.log, "Log")
@@ -210,24 +217,31 @@ class TrainView(QWidget):
         self.labels_notice.hide()
         self._phase = ""
         self._phase_started = time.monotonic()
+        self._time_left.reset("")
         self._job_project = project.path
         self.plots.start_live("Training… the curves fill in as the model learns.")
         self.log.appendPlainText(f"— Training started {time.strftime('%H:%M:%S')} "
                                  f"({config.image_size} px, alpha {config.alpha}, "
                                  f"weights {config.weights}) —")
-        job = self.context.jobs.start_in_engine(train, str(project.path), config, name="training")
-        job.event.connect(self._on_event)
-        job.progress.connect(self._on_progress)
-        job.finished.connect(self._on_finished)
-        job.failed.connect(self._on_failed)
-        job.cancelled.connect(self._on_cancelled)
-        self._job = job
-        self._set_result("", "info")
-        self.status.setText("Starting… (loading TensorFlow and building the network)")
-        self.progress.setRange(0, 0)  # busy until the first numbers arrive
-        self._update_controls()
+        self._follow(self.context.jobs.start_in_engine(train, str(project.path), config,
+                                                       name="training", kind=TRAINING),
+                     self._on_finished, self._on_cancelled,
+                     "Starting… (loading TensorFlow and building the network)")
         self.trainingStarted.emit()
         return True
+
+    def _follow(self, job, on_finished, on_cancelled, status: str) -> None:
+        """Makes `job` the view's job: its events, progress and end drive the view."""
+        job.event.connect(self._on_event)
+        job.progress.connect(self._on_progress)
+        job.finished.connect(on_finished)
+        job.failed.connect(self._on_failed)
+        job.cancelled.connect(on_cancelled)
+        self._job = job
+        self._set_result("", "info")
+        self.status.setText(status)
+        self.progress.setRange(0, 0)  # busy until the first numbers arrive
+        self._update_controls()
 
     def _download_weights_then_train(self) -> bool:
         """Downloads the pretrained weights once (progress, Cancel), then starts the training.
@@ -238,19 +252,12 @@ class TrainView(QWidget):
         config = self.form.config()
         self._phase = "download"
         self._job_project = self.context.project.path
-        job = self.context.jobs.start(download_imagenet, config.alpha, config.image_size,
-                                      base_url=mirror_url(), name="downloading pretrained weights")
-        job.event.connect(self._on_event)
-        job.progress.connect(self._on_progress)
-        job.finished.connect(self._on_weights_downloaded)
-        job.failed.connect(self._on_failed)
-        job.cancelled.connect(self._on_download_cancelled)
-        self._job = job
-        self._set_result("", "info")
-        self.status.setText("Downloading the pretrained weights (a few MB, once; they make a "
-                            "good model from a few images per class)…")
-        self.progress.setRange(0, 0)
-        self._update_controls()
+        self._follow(self.context.jobs.start(download_imagenet, config.alpha, config.image_size,
+                                             base_url=mirror_url(),
+                                             name="downloading pretrained weights"),
+                     self._on_weights_downloaded, self._on_download_cancelled,
+                     "Downloading the pretrained weights (a few MB, once; they make a good model "
+                     "from a few images per class)…")
         return True
 
     def _on_weights_downloaded(self, path) -> None:
@@ -273,6 +280,12 @@ class TrainView(QWidget):
                    "from_scratch": ("Train from Scratch", self._train_from_scratch)}
         buttons = [choices[action] for action in actions if action in choices]
         self.weights_notice.show_notice(message, buttons, level="warning")
+        QTimer.singleShot(0, self._scroll_to_weights_notice)
+
+    def _scroll_to_weights_notice(self) -> None:
+        notice = self.weights_notice  # vertically only: the column never scrolls sideways
+        half = notice.height() // 2
+        self._controls_scroll.ensureVisible(0, notice.y() + half, 0, half + 20)
 
     def _train_from_scratch(self) -> None:
         self.form.set_values(weights="none")
@@ -403,7 +416,7 @@ class TrainView(QWidget):
 
     def _set_result(self, text: str, level: str) -> None:
         self.result.setText(text)
-        color = LEVEL_COLORS.get(level, "#1f2733")
+        color = colors.LEVEL_COLORS.get(level, "#1f2733")
         self.result.setStyleSheet(f"color: {color};")
         self.result.setVisible(bool(text))
 
@@ -440,17 +453,22 @@ class TrainView(QWidget):
     def _on_batch(self, event: dict) -> None:
         if self._job is None or self._job.cancel_requested():
             return
-        eta = float(event.get("eta_seconds") or 0.0)
-        elapsed = time.monotonic() - self._phase_started
+        phase = event.get("phase", self._phase)
+        epoch, epochs = int(event.get("epoch") or 1), int(event.get("epochs") or 0)
+        step, steps = int(event.get("step") or 0), max(1, int(event.get("steps") or 1))
         self.progress.setRange(0, 1000)
-        self.progress.setValue(int(1000 * elapsed / max(1e-6, elapsed + eta)))
+        if epochs:  # the share of this phase's batches done
+            self.progress.setValue(int(1000 * ((epoch - 1) * steps + step) / (epochs * steps)))
+        left = self._time_left.update(phase, epoch, step, steps, epochs)
         speed = event.get("images_per_second")
-        parts = [f"{PHASE_TITLES.get(event.get('phase', self._phase), 'Training')}, "
-                 f"epoch {event.get('epoch')} (batch {event.get('step')} of {event.get('steps')})"]
+        of_epochs = f" of {epochs}" if epochs else ""
+        parts = [f"{PHASE_TITLES.get(phase, 'Training')}: epoch {epoch}{of_epochs}"]
         if isinstance(speed, (int, float)):
             parts.append(f"{speed:.0f} images/s")
-        parts.append(f"about {duration(eta)} left")
+        # "at most": early stopping may end it sooner.
+        parts.append(ESTIMATING if left is None else f"at most {duration(left)} left")
         self.status.setText(" · ".join(parts))
+        self.status.setToolTip(f"Batch {step} of {steps} in this epoch.")
 
     def _on_epoch(self, event: dict) -> None:
         words = [f"Epoch {event.get('epoch')} of {event.get('epochs')}",
@@ -524,7 +542,7 @@ class TrainView(QWidget):
 
     # ----------------------------------------------------------------- past runs
     def _history_of(self, run_id: str):
-        from mbv2gui.gui.train.runs_panel import load_history
+        from mbv2gui.core.runs import load_history
 
         record = self.runs._records.get(run_id)
         return load_history(record.run_dir) if record else None

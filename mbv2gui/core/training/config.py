@@ -1,0 +1,52 @@
+"""A training's settings: `TrainConfig`, plain data saved with every run (config.json).
+
+Apart from the engine (train.py) so that what only needs the settings (the Train view's form,
+a run on disk in core/runs.py, quick retraining) does not import the engine, and runs.py and
+train.py no longer import each other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+
+
+@dataclass
+class TrainConfig:
+    image_size: int = 96
+    alpha: float = 0.35
+    weights: str = "auto"  # 'auto' | 'imagenet' | 'none' | a weights file, .keras or run folder
+    epochs: int | None = None  # None: 30 for the head, more from scratch (see scratch_epochs)
+    fine_tune_epochs: int = 0
+    fine_tune_blocks: int = 3
+    learning_rate: float | None = None  # None: 1e-3 head, 1e-4 fine-tune, 5e-3 from scratch
+    batch_size: int = 32
+    val_split: float = 0.2
+    seed: int = 0
+    dropout: float = 0.2
+    l2: float = 1e-4
+    augment_flip: bool = True
+    augment_rotation: bool = True
+    augment_shift: bool = True
+    augment_zoom: bool = True
+    class_weights: bool = True
+    early_stopping_patience: int | None = None  # None: 10 head, 5 fine-tune, epochs/3 scratch
+    bn_momentum: float = 0.9  # not Keras' 0.999: see core/training/model.py
+    teacher_path: str | None = None
+    distill_temperature: float = 4.0
+    distill_alpha: float = 0.3  # weight of the true labels; the teacher gets 1 - distill_alpha
+
+    def __post_init__(self):
+        # A weights or teacher file may be given as a Path; the config must stay JSON.
+        self.weights = os.fspath(self.weights) if self.weights is not None else "auto"
+        if self.teacher_path is not None:
+            self.teacher_path = os.fspath(self.teacher_path)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in (data or {}).items() if k in known})
