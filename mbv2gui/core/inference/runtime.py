@@ -97,9 +97,9 @@ def run_forward(run, report: Callable = ignore_events, images: int | None = None
 
 
 def default_folder() -> Path:
-    from mbv2gui.core.training.features import user_cache_dir
+    from mbv2gui.core.store.sidecar import features_folder
 
-    return user_cache_dir() / "runtime"
+    return features_folder(None) / "runtime"  # the user's feature cache: shared by projects
 
 
 def run_folder(run) -> Path:
