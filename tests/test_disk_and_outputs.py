@@ -125,11 +125,11 @@ def test_the_feature_cache_says_a_full_disk_and_leaves_no_temporary(tmp_path, mo
 
     cache = features.FeatureCache(tmp_path / "cache", "key")
 
-    def full(path, array):
-        Path(path).write_bytes(b"half")
+    def full(source, target):  # the temporary is written; placing it needs room the disk lacks
+        assert Path(source).is_file()
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(features.np, "save", full)
+    monkeypatch.setattr(features.os, "replace", full)
     with pytest.raises(UserError, match=f"The disk holding {tmp_path / 'cache' / 'key'}"):
         cache.put("abcdef", np.zeros(8, np.float32))
     assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]

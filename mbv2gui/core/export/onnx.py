@@ -20,6 +20,14 @@ OPSET = 17  # onnxruntime >= 1.12 runs it; newer opsets add nothing MobileNetV2 
 def write_onnx(model, run, out_dir: Path, **_) -> dict:
     size = int(run.config.image_size)
     path = out_dir / MODEL_FILES["onnx"]
+    convert_to_onnx(model, (None, size, size, 3), path)
+    return float_export(path.name, size)
+
+
+def convert_to_onnx(model, input_shape: tuple, path: Path) -> None:
+    """The one conversion of a Keras model to ONNX (the export, and the fast inference runtime
+    of core/inference/runtime.py): float32 input named `image` of `input_shape`. Any failure is
+    an ExportError and leaves no file at `path`."""
     try:
         import tf2onnx
     except Exception as exc:  # missing, or broken against the installed TensorFlow/numpy
@@ -30,16 +38,15 @@ def write_onnx(model, run, out_dir: Path, **_) -> dict:
 
     t = tf()
     function = t.function(lambda image: model(image, training=False))
-    spec = (t.TensorSpec((None, size, size, 3), t.float32, name="image"),)
+    spec = (t.TensorSpec(input_shape, t.float32, name="image"),)
     try:
         tf2onnx.convert.from_function(function, input_signature=spec, opset=OPSET,
                                       output_path=str(path))
     except Exception as exc:  # converter gaps with newer TF/Keras: say so, ship nothing
-        path.unlink(missing_ok=True)
+        Path(path).unlink(missing_ok=True)
         raise ExportError("The ONNX converter (tf2onnx) could not convert this model with the "
                           "installed TensorFlow; choose another format or update tf2onnx.",
                           str(exc)) from exc
-    return float_export(path.name, size)
 
 
 def runner(path: Path, threads: int | None = None):
@@ -52,6 +59,10 @@ def runner(path: Path, threads: int | None = None):
     options = ort.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
+    # Threads that spin while waiting for work take the cores from the decoding threads between
+    # batches, and from everything else on a busy machine: 2 spinning threads ran at half the
+    # speed of 1 on this 2-core machine under load, 2 waiting ones within 10% of it.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     return (lambda batch: session.run(None, {name: np.asarray(batch, np.float32)})[0],

@@ -11,13 +11,13 @@ from mbv2gui.core.export.formats import MODEL_FILES, ExportError, float_export
 from mbv2gui.core.export.keras_savedmodel import inference_saved_model
 
 
-def _convert(model, run, configure) -> bytes:
+def _convert(model, size: int, configure) -> bytes:
     """Converts from the inference SavedModel: converting a concrete function directly left
     the weights as variables (READ_VARIABLE ops) and gave NaN; a SavedModel freezes cleanly."""
     from mbv2gui.core.training.tfsetup import tf
 
     converter = tf().lite.TFLiteConverter.from_saved_model(
-        str(inference_saved_model(model, int(run.config.image_size))))
+        str(inference_saved_model(model, int(size))))
     configure(converter)
     try:
         return converter.convert()
@@ -28,8 +28,14 @@ def _convert(model, run, configure) -> bytes:
 
 def _write(fmt: str, model, run, out_dir: Path, configure) -> Path:
     path = out_dir / MODEL_FILES[fmt]
-    path.write_bytes(_convert(model, run, configure))
+    path.write_bytes(_convert(model, int(run.config.image_size), configure))
     return path
+
+
+def convert_to_tflite(model, size: int, path: Path) -> None:
+    """The float32 conversion the export writes, for the app's own fast forward pass
+    (core/inference/runtime.py): (None, size, size, 3) float32 images in."""
+    Path(path).write_bytes(_convert(model, size, lambda converter: None))
 
 
 def write_tflite(model, run, out_dir: Path, **_) -> dict:

@@ -236,16 +236,21 @@ def find_likely_mislabeled(project_path, run_dir, report=ignore_events, should_s
 def image_features(project, run, images, report, should_stop) -> tuple[np.ndarray, list[int]]:
     """Pooled features of the run's own backbone for `images` (the engine's feature model and
     cache), and the indices of the images that could be read."""
+    from mbv2gui.core.inference.runtime import run_folder
     from mbv2gui.core.store.sidecar import features_folder
     from mbv2gui.core.training.features import FeatureCache, compute_features
     from mbv2gui.core.training.model import build_feature_model
 
     size = int(run.config.image_size)
     feature_model = build_feature_model(run.load_model().get_layer("backbone"), size)
-    cache = FeatureCache(features_folder(project.path), _cache_key(run))
+    key = _cache_key(run)
+    cache = FeatureCache(features_folder(project.path), key)
+    # A frozen pretrained backbone is the training's: its conversion is in the user's cache.
+    # A trained one is this run's own: converted beside its model, deleted with it.
+    own = key.startswith("run-")
     features, ok, errors = compute_features(
         feature_model, [im.path for im in images], [im.content_hash for im in images], size,
-        cache, report, should_stop)
+        cache, report, should_stop, runtime_folder=run_folder(run) / "features" if own else None)
     if errors:
         report(message(f"{len(errors)} image(s) could not be read and were left out.", "warning"))
     usable = [i for i in range(len(images)) if ok[i]]

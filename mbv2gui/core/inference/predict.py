@@ -21,14 +21,15 @@ def expand_paths(items: Sequence[str], should_stop=never_stop) -> list[str]:
 
 
 def predict_files(run, paths: Sequence[str], report=ignore_events, should_stop=never_stop,
-                  top_k: int = 3, batch_size: int = 32) -> list[dict]:
+                  top_k: int = 3, batch_size: int = 32, job_images: int | None = None) -> list[dict]:
     """One dict per path, in order: path, label, confidence, top_k [(label, probability)],
-    error (None, or the sentence saying why the file could not be read)."""
-    from mbv2gui.core.training.model import compiled_forward
+    error (None, or the sentence saying why the file could not be read). `job_images`: how
+    many images the whole job predicts when `paths` is one chunk of it (the fast runtime
+    converts the model when a job is large enough to pay for it)."""
+    from mbv2gui.core.inference.runtime import run_forward
     from mbv2gui.core.training.pipeline import iter_batches
 
-    model = run.load_model()
-    forward = compiled_forward(model)
+    forward = run_forward(run, report, job_images or len(paths))
     names = list(run.class_names)
     size = int(run.config.image_size)
     k = max(1, min(int(top_k), len(names)))

@@ -127,7 +127,8 @@ def predict_batch(run, items: Sequence[str], report=ignore_events, should_stop=n
             if event.get("type") == "progress":
                 report(progress(offset + int(event.get("done") or 0), total, "Predicting"))
 
-        rows = predict_files(run, chunk, chunk_progress, should_stop, top_k=top_k)
+        rows = predict_files(run, chunk, chunk_progress, should_stop, top_k=top_k,
+                             job_images=total)
         errors += sum(r["error"] is not None for r in rows)
         report({"type": "rows", "start": start, "rows": rows})
     report(progress(total, total, "Predicting"))
