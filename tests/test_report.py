@@ -91,3 +91,30 @@ def test_a_run_without_curves_or_validation_images_still_reports(tmp_path):
     text = write_report_html(run.run_dir, tmp_path / "r.html")
     assert "not measured (no validation images)" in text
     assert "No curves were recorded" in text and "not been exported yet" in text
+
+
+def test_the_window_writes_a_report_off_its_gui_thread(qtbot, run_dir, tmp_path):
+    """File → Save Report…: the charts and the PDF take a second or two, so a job writes them
+    and the status bar says where they went."""
+    import threading
+
+    from mbv2gui.gui.common import report_files
+    from mbv2gui.gui.shell.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    threads = []
+    real = report_files.write_report
+    report_files.write_report = lambda *a, **k: (threads.append(threading.current_thread()),
+                                                 real(*a, **k))[1]
+    try:
+        job = window.menus.write_report(run_dir, str(tmp_path / "for my supervisor.pdf"))
+        with qtbot.waitSignal(job.finished, timeout=60_000):
+            pass
+    finally:
+        report_files.write_report = real
+        window.runner.shutdown(5.0)
+    assert threads and threads[0] is not threading.main_thread()
+    assert (tmp_path / "for my supervisor.pdf").read_bytes().startswith(b"%PDF")
+    assert "75%" in (tmp_path / "for my supervisor.html").read_text(encoding="utf-8")
+    assert "Saved the report" in window.statusBar().currentMessage()

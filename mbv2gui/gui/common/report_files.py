@@ -31,3 +31,13 @@ def write_report(run_dir, out, pdf: bool = True) -> list[Path]:
         raise UserError(f"The report could not be written to {html_file.parent}; choose a "
                         "folder you can write to.", str(exc)) from exc
     return written
+
+
+def report_job(run_dir, out, report, should_stop) -> list[Path]:
+    """`write_report` as a job (core/jobs.py), so the window writes a report off its GUI thread:
+    drawing the charts and printing the PDF take a second or two. Qt's rich text and PDF
+    writer work in a worker thread; only widgets must stay on the GUI thread."""
+    from mbv2gui.core.jobs import message
+
+    report(message(f"Writing the report of {Path(run_dir).name}…"))
+    return write_report(run_dir, out)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMessageBox
 
@@ -96,11 +95,9 @@ class Menus:
         ExportDialog(self._window.context, chosen.run_dir, self._window).exec()
 
     def save_report_dialog(self) -> None:
-        """A report of the same run, as an HTML file and a PDF beside it, where the user says."""
-        from PySide6.QtWidgets import QApplication, QFileDialog
-
-        from mbv2gui.core.errors import UserError
-        from mbv2gui.gui.common.report_files import write_report
+        """A report of the same run, as an HTML file and a PDF beside it, where the user says;
+        written by a job (a second or two), so the window never waits for it."""
+        from PySide6.QtWidgets import QFileDialog
 
         chosen = self._current_run("Save Report", "to report on")
         if chosen is None:
@@ -108,18 +105,20 @@ class Menus:
         suggested = os.path.join(os.path.expanduser("~"), "mbv2gui report.pdf")
         path, _ = QFileDialog.getSaveFileName(self._window, "Save Report (HTML and PDF)",
                                               suggested, "PDF and HTML (*.pdf *.html)")
-        if not path:
-            return
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # a second or two
-        try:
-            written = write_report(chosen.run_dir, path)
-        except UserError as exc:
-            QMessageBox.warning(self._window, "Save Report", exc.message)
-            return
-        finally:
-            QApplication.restoreOverrideCursor()
-        self._window.statusBar().showMessage(
-            "Saved the report: " + " and ".join(str(p) for p in written), 10000)
+        if path:
+            self.write_report(chosen.run_dir, path)
+
+    def write_report(self, run_dir, path: str):
+        """Writes the report of `run_dir` to `path` (and its .html/.pdf pair) in the background;
+        the status bar says where it went, a failure says why. Returns the job."""
+        from mbv2gui.gui.common.report_files import report_job
+
+        window = self._window
+        job = window.context.jobs.start(report_job, str(run_dir), path, name="writing the report")
+        job.finished.connect(lambda written: window.statusBar().showMessage(
+            "Saved the report: " + " and ".join(str(p) for p in written), 10000))
+        job.failed.connect(lambda text, _detail: QMessageBox.warning(window, "Save Report", text))
+        return job
 
     def set_project_open(self, is_open: bool) -> None:
         for action in self.project_actions:
