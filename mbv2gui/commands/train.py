@@ -32,6 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "Keras' file names; also the MBV2GUI_WEIGHTS_URL variable)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="default: 30 for the head, more when training from scratch")
+    parser.add_argument("--time-budget", metavar="TIME",
+                        help="train for about this long (90s, 20m, 1h or seconds): the epochs and "
+                        "the learning-rate schedule are sized to fit, from the speed measured "
+                        "in the first steps; with --epochs, at most that many")
     parser.add_argument("--fine-tune-epochs", type=int, default=0)
     parser.add_argument("--val-split", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=0)
@@ -49,13 +53,22 @@ def config_from_args(args):
                         "class for validation).")
     if args.epochs is not None and args.epochs < 1:
         raise UserError("--epochs must be at least 1.")
+    budget = None
+    if args.time_budget is not None:
+        from mbv2gui.core.training.budget import parse_duration
+
+        try:
+            budget = parse_duration(args.time_budget)
+        except ValueError as exc:
+            raise UserError(f"--time-budget: {exc}") from exc
     if args.weights not in ("auto", "imagenet", "none"):
         from mbv2gui.core.training.start_point import check_start_point
 
         check_start_point(args.weights, args.alpha, args.image_size)  # refused before any work
     augment = not args.no_augment
     return TrainConfig(image_size=args.image_size, alpha=args.alpha, weights=args.weights,
-                       epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs,
+                       epochs=args.epochs, time_budget_s=budget,
+                       fine_tune_epochs=args.fine_tune_epochs,
                        val_split=args.val_split, seed=args.seed, batch_size=args.batch_size,
                        augment_flip=augment, augment_rotation=augment, augment_shift=augment,
                        augment_zoom=augment, teacher_path=args.teacher)
