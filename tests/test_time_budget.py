@@ -121,3 +121,21 @@ def test_no_budget_by_default_and_a_bad_one_is_a_sentence():
         with pytest.raises(UserError) as error:
             _cli_config(f"--time-budget={bad}")
         assert "90s, 20m or 1h" in error.value.message and bad in error.value.message
+
+
+def test_the_train_form_offers_minutes_instead_of_epochs(qtbot):
+    from mbv2gui.gui.train.train_form import TrainForm
+
+    form = TrainForm()
+    qtbot.addWidget(form)
+    form.epochs_spin.setValue(20)
+    assert (form.config().epochs, form.config().time_budget_s) == (20, None)
+    form.epochs_unit.setCurrentIndex(form.epochs_unit.findData("minutes"))
+    assert (form.config().epochs, form.config().time_budget_s) == (None, 1200)
+    assert "a 20-minute time budget" in form.summary.text()
+    form.epochs_spin.setValue(0)  # "Automatic" in either unit
+    assert (form.config().epochs, form.config().time_budget_s) == (None, None)
+    form.set_config(TrainConfig(time_budget_s=5400))  # a remembered setting comes back
+    assert form.epochs_unit.currentData() == "minutes" and form.epochs_spin.value() == 90
+    form.set_config(TrainConfig(epochs=7))
+    assert form.epochs_unit.currentData() == "epochs" and form.epochs_spin.value() == 7
