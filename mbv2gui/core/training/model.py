@@ -257,14 +257,20 @@ def compiled_forward(model):
     return forward
 
 
-def train_step(model, optimizer, loss_fn, accuracy_fn):
+def train_step(model, optimizer, loss_fn, accuracy_fn, strategy=None):
     """A traced training step: (images or features, targets, sample weights) -> (loss, accuracy).
-    Regularization losses are added; BatchNorm updates happen inside the call as Keras 3 does."""
+    Regularization losses are added; BatchNorm updates happen inside the call as Keras 3 does.
+    Under a `strategy` with several replicas, each batch is split across them
+    (core/training/distributed.py); call this inside `strategy.scope()`."""
     from mbv2gui.core.training.tfsetup import tf
 
     t = tf()
     variables = model.trainable_variables
     optimizer.build(variables)
+    if strategy is not None and strategy.num_replicas_in_sync > 1:
+        from mbv2gui.core.training.distributed import distributed_train_step
+
+        return distributed_train_step(model, optimizer, loss_fn, accuracy_fn, strategy)
 
     def step(x, y, w):
         with t.GradientTape() as tape:

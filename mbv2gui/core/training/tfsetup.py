@@ -57,13 +57,14 @@ def gpu_count() -> int:
     return len(tf().config.list_physical_devices("GPU"))
 
 
+@lru_cache(maxsize=None)
 def strategy():
-    """The distribution strategy models are built and trained under.
-
-    TensorFlow's default (one device) for now: training runs a traced custom step (see
-    core/training/model.py train_step), which would need `strategy.run` and distributed batches to use
-    `MirroredStrategy` over several GPUs. That is not wired in yet, and a mirrored model called
-    outside `strategy.run` would fail, so several GPUs train on the first one."""
+    """The distribution strategy models are built and trained under: `MirroredStrategy` over
+    the local GPUs when there is more than one (each batch split across them, see
+    core/training/distributed.py), else TensorFlow's default (one device). Made once: building
+    a MirroredStrategy looks at every device."""
+    if gpu_count() > 1:
+        return tf().distribute.MirroredStrategy()
     return tf().distribute.get_strategy()
 
 

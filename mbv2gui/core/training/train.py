@@ -202,6 +202,8 @@ class _Session:
         set_seed(config.seed)
         set_precision_policy()
         self.strategy = strategy()
+        # The batch size chosen is each replica's; one step trains on all of theirs together.
+        self.global_batch = config.batch_size * self.strategy.num_replicas_in_sync
         self.n = len(data.class_names)
         self.labels = np.array([data.label_index(s) for s in data.samples])
         with self.strategy.scope():
@@ -302,8 +304,8 @@ class _Session:
 
         def batches(epoch):
             order = rng.permutation(len(train))
-            for start in range(0, len(order), c.batch_size):
-                chosen = order[start:start + c.batch_size]
+            for start in range(0, len(order), self.global_batch):
+                chosen = order[start:start + self.global_batch]
                 yield x[chosen], y[chosen], w[chosen]
 
         self._fit("head", self._head_model(), batches, c.epochs or 30, c.learning_rate or 1e-3,
@@ -332,7 +334,7 @@ class _Session:
         c = self.config
         train = np.asarray(self.indices("train"))
         data, _ = training_dataset(self.store, train, self._targets(train),
-                                   self._sample_weights(train), c.batch_size,
+                                   self._sample_weights(train), self.global_batch,
                                    augmenter(c, c.seed), c.seed)
         self._fit(phase, self.classifier, lambda epoch: iter(data), epochs, learning_rate,
                   len(train), best, grows)
@@ -341,7 +343,7 @@ class _Session:
              grows=False) -> None:
         """Trains `epochs` epochs, or what fits the time budget (`grows`: the number of epochs
         was not chosen, so a budget may also give more; see _planner)."""
-        steps = max(1, -(-count // self.config.batch_size))
+        steps = max(1, -(-count // self.global_batch))
         planner = self._planner(phase, epochs, steps, count, grows)
         epochs = planner.ceiling
         loss, accuracy = self.M.targets_loss(self.n, self.teacher_targets() is not None,
@@ -353,7 +355,7 @@ class _Session:
             if self.k.mixed_precision.global_policy().name == "mixed_float16":
                 # float16 gradients underflow without loss scaling (GPU only; see tfsetup)
                 optimizer = self.k.optimizers.LossScaleOptimizer(optimizer)
-            step = self.M.train_step(model, optimizer, loss, accuracy)
+            step = self.M.train_step(model, optimizer, loss, accuracy, self.strategy)
         self.epoch_offset = len(self.history["epoch"])
 
         def current_rate() -> float:
