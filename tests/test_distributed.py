@@ -45,3 +45,17 @@ def test_a_whole_training_on_two_replicas_gives_the_one_device_result(tmp_path):
     np.testing.assert_allclose(two["loss"], one["loss"], rtol=1e-4)
     np.testing.assert_allclose(two["val_loss"], one["val_loss"], rtol=1e-4)
     np.testing.assert_allclose(two["probabilities"], one["probabilities"], atol=1e-5)
+
+
+def test_several_gpus_get_a_mirrored_strategy_one_gets_the_default(monkeypatch):
+    from mbv2gui.core.training import tfsetup
+
+    try:
+        monkeypatch.setattr(tfsetup, "gpu_count", lambda: 1)
+        tfsetup.strategy.cache_clear()
+        assert tfsetup.strategy() is tfsetup.tf().distribute.get_strategy()
+        monkeypatch.setattr(tfsetup, "gpu_count", lambda: 2)
+        tfsetup.strategy.cache_clear()
+        assert isinstance(tfsetup.strategy(), tfsetup.tf().distribute.MirroredStrategy)
+    finally:
+        tfsetup.strategy.cache_clear()  # the next test sees this machine's own strategy
