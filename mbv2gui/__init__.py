@@ -4,7 +4,7 @@ From Python (a notebook): `from mbv2gui import Project, train, predict, evaluate
 (see mbv2gui/api.py). Those names are loaded on first use, so `import mbv2gui` stays cheap (no
 TensorFlow, no Qt)."""
 
-__version__ = "0.1.0"
+from mbv2gui.version import __version__
 
 _API = ("Project", "train", "predict", "evaluate", "export", "report", "plot_curves",
         "plot_confusion")

@@ -49,7 +49,9 @@ def test_evaluate_run_on_folder_writes_json(tmp_path_factory, tmp_path, capsys):
     out = tmp_path / "eval.json"
     assert main(["evaluate", run_dir, str(folder), "--json", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
-    assert printed.startswith("Accuracy: ") and "Confusion matrix" in printed
+    assert printed.startswith("Images used: every image in the folder")  # says which it used
+    assert "(36 files;" in printed.splitlines()[0]
+    assert "\nAccuracy: " in printed and "Confusion matrix" in printed
     data = json.loads(out.read_text())
     assert data["images"] == len(COLORS) * PER_CLASS
     matrix = data["confusion_matrix"]

@@ -65,7 +65,8 @@ def images_to_evaluate(data: str, held_out_rows: list, everything: bool = False
     `held_out_rows`: the run's predictions.json rows (the images it kept aside)."""
     if not _is_project(data):
         items = data_items(data)
-        return items, f"Images used: all {len(items):,} in the folder {data}."
+        return items, (f"Images used: every image in the folder {data} ({len(items):,} files; "
+                       "any that cannot be read are left out and named).")
     images = _project_images(data)
     held = {row.get("content_hash") for row in held_out_rows} | {row.get("path") for row in held_out_rows}
     kept = [image for image in images if image.content_hash in held or image.path in held]

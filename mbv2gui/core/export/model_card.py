@@ -11,7 +11,7 @@ import os
 import time
 from pathlib import Path
 
-from mbv2gui import __version__
+from mbv2gui.version import __version__
 from mbv2gui.core.export.formats import FORMATS
 
 CARD = "model.json"

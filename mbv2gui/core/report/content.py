@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from mbv2gui import __version__
+from mbv2gui.version import __version__
 
 MISTAKES_SHOWN = 12
 

@@ -76,8 +76,12 @@ class TrainData:
         # Every class of the project is an output of the model, so an empty one is an error.
         classes = project.class_names()
         check_classes(classes, labels, val_split, f"the project {Path(project.path).stem}")
+        from mbv2gui.core.store.near_duplicates import stored_groups
+
         keys = [im.content_hash or str(im.id) for im in images]
-        splits = assign_splits(keys, labels, [im.split for im in images], val_split, seed)
+        # Near-duplicate groups stay on one side: a copy of a validation image is not trained on.
+        splits = assign_splits(keys, labels, [im.split for im in images], val_split, seed,
+                               stored_groups(project))
         samples = [Sample(im.path, im.content_hash, im.label, split)
                    for im, split in zip(images, splits)]
         return cls(classes, samples, str(project.path), features_folder(project.path))

@@ -114,8 +114,11 @@ def retrain_head(project_path, report=ignore_events, should_stop=never_stop,
 def labels_fingerprint(project, config: dict) -> str:
     """What a trained model depends on: the classes, every usable labeled image's content and
     label and split, and the settings. Equal fingerprints: retraining would change nothing."""
-    digest = hashlib.sha1(json.dumps([project.class_names(), config], sort_keys=True,
-                                     default=str).encode())
+    from mbv2gui.core.store.near_duplicates import stored_groups
+
+    # The near-duplicate groups decide the automatic split too.
+    digest = hashlib.sha1(json.dumps([project.class_names(), config, stored_groups(project)],
+                                     sort_keys=True, default=str).encode())
     for image in project.labeled_images():
         digest.update(f"{image.content_hash or image.path}\0{image.label}\0{image.split}\n"
                       .encode("utf-8", "surrogateescape"))

@@ -52,6 +52,7 @@ class EvaluateView(QWidget):
         context.runsChanged.connect(self.reload_runs)
         context.currentRunChanged.connect(lambda _run_id: self._show_run())
         context.imagesChanged.connect(self._on_images_changed)
+        context.imagesChanged.connect(lambda _ids: self.isVisible() and self.check_leaks())
         context.classesChanged.connect(lambda: self._on_images_changed([]))
         self.reload_runs()
 
@@ -73,6 +74,7 @@ class EvaluateView(QWidget):
         bar.addWidget(self.summary, 1)
 
         self.stale_banner = NoticeBar()
+        self.leak_banner = NoticeBar()  # near-duplicates pinned to both sides of the split
         self.matrix = ConfusionMatrixWidget()
         self.percent_check.toggled.connect(self.matrix.set_show_percent)
         self.matrix.cellClicked.connect(lambda i, j: self.show_cell(i, j))
@@ -132,6 +134,7 @@ class EvaluateView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.stale_banner)
+        layout.addWidget(self.leak_banner)
         layout.addWidget(splitter, 1)
 
     # ----------------------------------------------------------------- runs
@@ -314,6 +317,25 @@ class EvaluateView(QWidget):
                 "You changed the images or labels since this run was trained, so these numbers "
                 "are out of date. Retrain to see the effect of your changes.",
                 [("Retrain", self.request_retrain)], level="warning")
+
+    def check_leaks(self) -> None:
+        """Warns while near-duplicates sit on both sides of the split (core/store/
+        near_duplicates.py): the validation accuracy is then flattered."""
+        from mbv2gui.core.store.near_duplicates import leak_sentence, pinned_leaks
+
+        project = self.context.project
+        leaks = pinned_leaks(project) if project is not None else []
+        if not leaks:
+            self.leak_banner.hide()
+            return
+        ids = [i for leak in leaks for i in leak.image_ids]
+        self.leak_banner.show_notice(leak_sentence(leaks), [("Show them", lambda: (
+            self.context.showImagesRequested.emit(ids, "Near-duplicates on both sides of the "
+                                                        "split")))], level="warning")
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.check_leaks()  # the groups or the pinned splits may have changed elsewhere
 
     def request_retrain(self) -> None:
         """Asks the window to retrain with the current labels (it shows the Train view)."""

@@ -96,6 +96,8 @@ class GalleryModel(QAbstractListModel):
         # Suggested labels for unlabeled images (image id -> (class name, confidence)), from
         # a run's suggestions (core/inference/suggestions.py); shown only while unlabeled.
         self._suggestions: dict[int, tuple[str, float]] = {}
+        # An order to show the images in (image id -> place, e.g. "Label next"); None: as added.
+        self._order: dict[int, int] | None = None
 
     # ----------------------------------------------------------------- loading and filtering
     def set_project(self, project) -> None:
@@ -124,6 +126,12 @@ class GalleryModel(QAbstractListModel):
     def filter(self) -> GalleryFilter:
         return self._filter
 
+    def set_order(self, ids: list[int] | None) -> None:
+        """Shows the images in this order (the ids it leaves out follow in the order they
+        were added); None: the order they were added. `U` follows the order shown."""
+        self._order = None if ids is None else {i: place for place, i in enumerate(ids)}
+        self._refilter()
+
     def _refilter(self) -> None:
         self.beginResetModel()
         accepts = self._filter.accepts
@@ -133,6 +141,9 @@ class GalleryModel(QAbstractListModel):
             self._shown = sorted(self._all)
         else:
             self._shown = sorted(i for i, row in self._all.items() if accepts(row))
+        if self._order is not None and self._filter.kind != "ids":
+            last = len(self._order)  # images the order does not rank follow, as added
+            self._shown.sort(key=lambda i: (self._order.get(i, last), i))
         self._row_of = None
         self.endResetModel()
 
@@ -219,7 +230,8 @@ class GalleryModel(QAbstractListModel):
     def _insert_ids(self, ids: list[int]) -> None:
         if not ids:
             return
-        if self._filter.kind == "ids" or not self._shown or ids[0] > self._shown[-1]:
+        if (self._filter.kind == "ids" or self._order is not None or not self._shown
+                or ids[0] > self._shown[-1]):
             # The common case (an import's batch): one block at the end.
             first = len(self._shown)
             self.beginInsertRows(QModelIndex(), first, first + len(ids) - 1)

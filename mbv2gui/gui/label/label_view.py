@@ -22,6 +22,7 @@ from mbv2gui.gui.label.class_palette import ClassPalette
 from mbv2gui.gui.label.class_panel import ClassPanel
 from mbv2gui.gui.label.gallery_model import GalleryFilter, GalleryModel
 from mbv2gui.gui.label.gallery_view import GalleryView
+from mbv2gui.gui.label.label_tools import LabelTools
 from mbv2gui.gui.label.preview import SPLITS, Preview
 from mbv2gui.gui.shell.settings import settings
 from mbv2gui.gui.label.suggestions_bar import SuggestionsBar
@@ -32,7 +33,7 @@ SHORTCUTS = [
     ("1 – 9", "Give the selected images the 1st … 9th class (then go to the next image)"),
     ("L", "Label by name or number: type a few letters (or 12 for the 12th class), Enter"),
     ("0", "Remove the label of the selected images"),
-    ("U", "Go to the next unlabeled image"),
+    ("U", "Go to the next unlabeled image (in the order shown: “Label next” follows the model)"),
     ("Arrow keys", "Move between images"),
     ("Shift/Ctrl + click, drag a rectangle", "Select several images"),
     ("Ctrl+A", "Select all images shown"),
@@ -82,11 +83,15 @@ class LabelView(QWidget):
         top.setContentsMargins(4, 4, 4, 0)
         top.addWidget(self.caption, 1)
         top.addWidget(self.show_all)
+        self.tools = LabelTools(context, self.loader)
+        self.tools.orderChanged.connect(self.set_order)
+        self.tools.lassoed.connect(self.show_chosen)
         middle = QWidget()
         column = QVBoxLayout(middle)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(2)
         column.addLayout(top)
+        column.addWidget(self.tools)
         column.addWidget(self.suggestions)
         column.addWidget(self.hint)
         column.addWidget(self.gallery, 1)
@@ -190,6 +195,23 @@ class LabelView(QWidget):
         self.classes.choose("none")
         self.set_filter(GalleryFilter.of_ids(list(ids), caption))
 
+    def set_order(self, ids) -> None:
+        """Shows the images in this order (None: as added), keeping the current image."""
+        current = self.gallery.currentIndex()
+        image_id = self.model.id_at(current.row()) if current.isValid() else None
+        self.model.set_order(ids)
+        row = self.model.row_of_ids().get(image_id, 0) if ids is None else 0
+        if self.model.rowCount():
+            self._select_row(row)
+
+    def show_chosen(self, ids: list, caption: str) -> None:
+        """Images chosen elsewhere (the map's lasso), shown and all selected: one key labels
+        them all."""
+        self.show_ids(ids, caption)
+        self.gallery.selectAll()
+        self.window().activateWindow()
+        self.gallery.setFocus()
+
     def _update_caption(self, *_args) -> None:
         gallery_filter = self.model.filter()
         caption = html.escape(gallery_filter.caption)  # rich text: a class name may hold "<"
@@ -211,7 +233,8 @@ class LabelView(QWidget):
         self.preview.show_image(image_id, max(1, len(rows)))
 
     def _visible_hashes(self) -> set[str]:
-        return {self.model.image_row(r).content_hash for r in self.gallery.visible_rows()}
+        shown = {self.model.image_row(r).content_hash for r in self.gallery.visible_rows()}
+        return shown | self.tools.wanted_hashes()  # the map's and the duplicate review's
 
     # ----------------------------------------------------------------- selection
     def selected_ids(self) -> list[int]:

@@ -223,20 +223,25 @@ class TrainView(QWidget):
         self.log.appendPlainText(f"— Training started {time.strftime('%H:%M:%S')} "
                                  f"({config.image_size} px, alpha {config.alpha}, "
                                  f"weights {config.weights}) —")
-        job = self.context.jobs.start_in_engine(train, str(project.path), config, name="training",
-                                                kind=TRAINING)
-        job.event.connect(self._on_event)
-        job.progress.connect(self._on_progress)
-        job.finished.connect(self._on_finished)
-        job.failed.connect(self._on_failed)
-        job.cancelled.connect(self._on_cancelled)
-        self._job = job
-        self._set_result("", "info")
-        self.status.setText("Starting… (loading TensorFlow and building the network)")
-        self.progress.setRange(0, 0)  # busy until the first numbers arrive
-        self._update_controls()
+        self._follow(self.context.jobs.start_in_engine(train, str(project.path), config,
+                                                       name="training", kind=TRAINING),
+                     self._on_finished, self._on_cancelled,
+                     "Starting… (loading TensorFlow and building the network)")
         self.trainingStarted.emit()
         return True
+
+    def _follow(self, job, on_finished, on_cancelled, status: str) -> None:
+        """Makes `job` the view's job: its events, progress and end drive the view."""
+        job.event.connect(self._on_event)
+        job.progress.connect(self._on_progress)
+        job.finished.connect(on_finished)
+        job.failed.connect(self._on_failed)
+        job.cancelled.connect(on_cancelled)
+        self._job = job
+        self._set_result("", "info")
+        self.status.setText(status)
+        self.progress.setRange(0, 0)  # busy until the first numbers arrive
+        self._update_controls()
 
     def _download_weights_then_train(self) -> bool:
         """Downloads the pretrained weights once (progress, Cancel), then starts the training.
@@ -247,19 +252,12 @@ class TrainView(QWidget):
         config = self.form.config()
         self._phase = "download"
         self._job_project = self.context.project.path
-        job = self.context.jobs.start(download_imagenet, config.alpha, config.image_size,
-                                      base_url=mirror_url(), name="downloading pretrained weights")
-        job.event.connect(self._on_event)
-        job.progress.connect(self._on_progress)
-        job.finished.connect(self._on_weights_downloaded)
-        job.failed.connect(self._on_failed)
-        job.cancelled.connect(self._on_download_cancelled)
-        self._job = job
-        self._set_result("", "info")
-        self.status.setText("Downloading the pretrained weights (a few MB, once; they make a "
-                            "good model from a few images per class)…")
-        self.progress.setRange(0, 0)
-        self._update_controls()
+        self._follow(self.context.jobs.start(download_imagenet, config.alpha, config.image_size,
+                                             base_url=mirror_url(),
+                                             name="downloading pretrained weights"),
+                     self._on_weights_downloaded, self._on_download_cancelled,
+                     "Downloading the pretrained weights (a few MB, once; they make a good model "
+                     "from a few images per class)…")
         return True
 
     def _on_weights_downloaded(self, path) -> None:
