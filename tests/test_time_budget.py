@@ -93,8 +93,33 @@ def test_a_tiny_training_stops_near_its_budget_and_says_why(tmp_path):
     assert early_stop_sentence(run.metrics) == (f"Stopped at the 8-second budget after epoch "
                                                 f"{len(epochs)}.")
     said = [e["text"] for e in events if e["type"] == "message"]
-    assert any(f"fit in the 8-second budget" in text for text in said), said
+    assert any("in the 8-second budget" in text for text in said), said
     assert epochs[-1]["epochs"] == len(epochs)  # the epoch events carry the planned count
+
+
+def test_automatic_epochs_on_a_large_dataset_keep_to_a_budget_and_say_so(tmp_path,
+                                                                        monkeypatch):
+    """The large-dataset rule, shrunk: 10 images count as "large" and their budget is 8 s."""
+    from mbv2gui.core.training import budget
+
+    monkeypatch.setattr(budget, "LARGE_DATASET", 10)
+    monkeypatch.setattr(budget, "AUTOMATIC_BUDGET_RANGE", (8.0, 8.0))
+    make_class_tree(tmp_path / "data", ["red", "blue"], per_class=12, size=32)
+    events = []
+    config = TrainConfig(image_size=32, weights="none", batch_size=4,
+                         early_stopping_patience=1000)
+    run = train_run(tmp_path, config, events)
+    epochs = len(run.history["epoch"])
+    assert epochs < 150  # the automatic 150 epochs for 18 images would take minutes
+    assert run.metrics["time_budget"] == {"seconds": 8, "automatic": True, "epoch": epochs,
+                                          "stopped": True}
+    assert early_stop_sentence(run.metrics) == (f"Stopped at the automatic 8-second budget "
+                                                f"after epoch {epochs}.")
+    said = " ".join(e["text"] for e in events if e["type"] == "message")
+    assert "Automatic epochs: 150 epochs would take about" in said
+    assert "on this computer, so this training keeps to about 8 seconds" in said
+    trained_on = sum(run.metrics["counts"]["train"].values())
+    assert f"as suits {trained_on} images" in said
 
 
 def train_run(tmp_path, config, events):

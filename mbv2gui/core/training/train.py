@@ -389,19 +389,22 @@ class _Session:
     def budget_planned(self, phase: str, planned: int, planner) -> None:
         """Says, once a phase, how many epochs the budget allows at the measured speed."""
         from mbv2gui.core.training.budget import about, duration_words
+        from mbv2gui.core.words import plural
 
         if phase in self.budget_said or planner.budget_s is None:
             return
         self.budget_said.add(phase)
         per_epoch = planner.estimated_epoch_seconds()
+        epochs = plural(planned, "epoch")
         if self.budget_automatic:
             text = (f"Automatic epochs: {planner.ceiling} epochs would take "
                     f"{about(per_epoch * planner.ceiling)} on this computer, so this training "
-                    f"keeps to {about(self.config_budget())} ({planned} epochs), as suits "
-                    f"{len(self.indices('train')):,} images.")
+                    f"keeps to {about(self.config_budget())} ({epochs}), as suits "
+                    f"{plural(len(self.indices('train')), 'image')}.")
         else:
-            text = (f"At {about(per_epoch)} an epoch on this computer, {planned} epochs fit "
-                    f"in the {duration_words(self.config_budget())} budget.")
+            text = (f"At {about(per_epoch)} an epoch on this computer, {epochs} "
+                    f"{'fits' if planned == 1 else 'fit'} in the "
+                    f"{duration_words(self.config_budget())} budget.")
         self.report(message(text))
 
     def config_budget(self) -> float:
