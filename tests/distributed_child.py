@@ -2,11 +2,13 @@
 CPU into two logical devices before it first looks at its devices, once per process.
 
 Trains one tiny model on the same batches on one device and with MirroredStrategy over two
-logical CPUs, and prints what each gave as JSON (argv[1]: "step" or "train")."""
+logical CPUs, and prints what each gave as JSON (argv[1]: "step" or "train"); or ("machine")
+is one worker of a training spread over processes by TF_CONFIG."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import numpy as np
@@ -64,7 +66,27 @@ def training_results(strategy, folder, batch_size, weights):
             "probabilities": [p["probabilities"] for p in run.predictions]}
 
 
+def one_of_the_machines(folder, weights, out, batch_size):
+    """A worker of a training spread over processes (TF_CONFIG set by the test): the same
+    training as training_results, through the --distributed command's own set-up."""
+    from mbv2gui.commands.train import _join_the_machines
+    from mbv2gui.core.training.config import TrainConfig
+    from mbv2gui.core.training.train import train
+
+    if os.environ.get("TF_CONFIG"):
+        chief, out = _join_the_machines(out)
+    config = TrainConfig(image_size=32, weights=str(weights), epochs=3, batch_size=batch_size,
+                         dropout=0.0)
+    run = train(folder / "data", config, run_dir=out)
+    print(json.dumps({"run": str(run.run_dir), "loss": run.history["loss"],
+                      "val_loss": run.history["val_loss"]}))
+
+
 def main():
+    if sys.argv[1] == "machine":
+        from pathlib import Path
+
+        return one_of_the_machines(Path(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]))
     mirrored = split_cpu_in_two()
     from mbv2gui.core.training.tfsetup import tf
 

@@ -164,3 +164,15 @@ def test_the_train_form_offers_minutes_instead_of_epochs(qtbot):
     assert form.epochs_unit.currentData() == "minutes" and form.epochs_spin.value() == 90
     form.set_config(TrainConfig(epochs=7))
     assert form.epochs_unit.currentData() == "epochs" and form.epochs_spin.value() == 7
+
+
+def test_a_budget_cannot_be_spread_over_machines():
+    """Every machine must run the same epochs; each would plan from its own clock."""
+    from mbv2gui.commands.train import run
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["DATA", "--out", "RUN", "--time-budget", "20m", "--distributed"])
+    with pytest.raises(UserError) as error:
+        run(args)
+    assert "give --epochs instead" in error.value.message

@@ -43,7 +43,9 @@ BUDGET_GROWTH = 4  # a time budget runs at most 4× the automatic epochs: more r
 
 
 def train(data, config: TrainConfig | None = None, report=ignore_events, should_stop=never_stop,
-          run_dir=None):
+          run_dir=None, record=True):
+    """`record`: False for the workers of a training spread over machines other than the
+    chief, which train alongside it but must not add the run to the project."""
     from mbv2gui.core.training.dataset import load_train_data
 
     config = config or TrainConfig()
@@ -78,7 +80,7 @@ def train(data, config: TrainConfig | None = None, report=ignore_events, should_
         with said_in_words(work, "save the trained model",
                            model_file_bytes(session.classifier.count_params())):
             run.save(session.classifier, folder=work)
-    if project_path:
+    if project_path and record:
         record_in_project(project_path, run)
     report(message(f"Saved the run in {run_dir}.", "info"))
     return run
@@ -372,9 +374,12 @@ class _Session:
         `epochs`, or BUDGET_GROWTH × that when the number was automatic); with automatic epochs
         on a large dataset from scratch, at most what fits the automatic budget."""
         from mbv2gui.core.training.budget import EpochPlanner, automatic_budget
+        from mbv2gui.core.training.tfsetup import spread_over_machines
 
         c = self.config
         budget, self.budget_automatic = c.time_budget_s, False
+        if spread_over_machines():  # each would plan from its own clock: no budget
+            budget, grows = None, False
         if budget:
             ceiling = epochs * BUDGET_GROWTH if grows else epochs
         else:
