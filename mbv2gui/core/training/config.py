@@ -12,12 +12,19 @@ import os
 from dataclasses import dataclass
 
 
+# The input sizes offered (the Train form's "Image size", the preflight's suggestion).
+INPUT_SIZES = (32, 64, 96, 128, 160, 192, 224)
+
+
 @dataclass
 class TrainConfig:
     image_size: int = 96
     alpha: float = 0.35
     weights: str = "auto"  # 'auto' | 'imagenet' | 'none' | a weights file, .keras or run folder
     epochs: int | None = None  # None: 30 for the head, more from scratch (see scratch_epochs)
+    # Seconds the training may take: its epochs and schedule are sized to fit from the measured
+    # speed (core/training/budget.py); `epochs`, when also given, is then the most it runs.
+    time_budget_s: float | None = None
     fine_tune_epochs: int = 0
     fine_tune_blocks: int = 3
     learning_rate: float | None = None  # None: 1e-3 head, 1e-4 fine-tune, 5e-3 from scratch

@@ -204,12 +204,36 @@ def targets_loss(n_classes: int, with_teacher: bool, temperature: float, alpha: 
 
 
 def warmup_cosine(peak: float, total_steps: int, warmup_fraction: float = 0.1):
-    """Linear warm-up to `peak`, then cosine decay to zero."""
-    warmup = int(total_steps * warmup_fraction)
-    return keras().optimizers.schedules.CosineDecay(
-        initial_learning_rate=peak * 0.1 if warmup else peak,
-        decay_steps=max(1, total_steps - warmup), warmup_target=peak if warmup else None,
-        warmup_steps=warmup)
+    """Linear warm-up from peak/10 to `peak` over the first tenth of the steps, then cosine
+    decay to zero (Keras' CosineDecay with warm-up), with a `resize(total_steps)` that takes
+    effect inside the traced step: a time budget re-sizes the schedule once the speed is known
+    (core/training/budget.py). The step count is a variable, not a constant of the graph."""
+    from mbv2gui.core.training.tfsetup import tf
+
+    t = tf()
+
+    class WarmupCosine(keras().optimizers.schedules.LearningRateSchedule):
+        def __init__(self):
+            self.total = t.Variable(float(max(1, total_steps)), trainable=False,
+                                    dtype=t.float32, name="schedule_steps")
+
+        def resize(self, steps: int) -> None:
+            self.total.assign(float(max(1, steps)))
+
+        def __call__(self, step):
+            step = t.cast(step, t.float32)
+            warmup = t.floor(self.total * warmup_fraction)
+            warming = peak * 0.1 + (peak - peak * 0.1) * step / t.maximum(warmup, 1.0)
+            progress = t.clip_by_value((step - warmup) / t.maximum(self.total - warmup, 1.0),
+                                       0.0, 1.0)
+            decaying = peak * 0.5 * (1.0 + t.cos(3.141592653589793 * progress))
+            return t.where(step < warmup, warming, decaying)
+
+        def get_config(self):
+            return {"peak": peak, "total_steps": int(self.total.numpy()),
+                    "warmup_fraction": warmup_fraction}
+
+    return WarmupCosine()
 
 
 def compiled_forward(model):
@@ -233,14 +257,20 @@ def compiled_forward(model):
     return forward
 
 
-def train_step(model, optimizer, loss_fn, accuracy_fn):
+def train_step(model, optimizer, loss_fn, accuracy_fn, strategy=None):
     """A traced training step: (images or features, targets, sample weights) -> (loss, accuracy).
-    Regularization losses are added; BatchNorm updates happen inside the call as Keras 3 does."""
+    Regularization losses are added; BatchNorm updates happen inside the call as Keras 3 does.
+    Under a `strategy` with several replicas, each batch is split across them
+    (core/training/distributed.py); call this inside `strategy.scope()`."""
     from mbv2gui.core.training.tfsetup import tf
 
     t = tf()
     variables = model.trainable_variables
     optimizer.build(variables)
+    if strategy is not None and strategy.num_replicas_in_sync > 1:
+        from mbv2gui.core.training.distributed import distributed_train_step
+
+        return distributed_train_step(model, optimizer, loss_fn, accuracy_fn, strategy)
 
     def step(x, y, w):
         with t.GradientTape() as tape:

@@ -9,6 +9,7 @@ the person presses Start instead of after. Qt-free; one query over the project's
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ MIN_IMAGES_PER_CLASS = 5
 class Problem:
     kind: str  # 'no_classes' | 'one_class' | 'empty_class' | 'too_few_to_validate'
     #            | 'few_images' | 'unreadable' | 'missing' | 'changed' | 'from_scratch'
+    #            | 'small_images'
     text: str  # what is wrong and what to do, in words
     image_ids: list[int] = field(default_factory=list)
     blocking: bool = False  # True: training cannot start until it is fixed
@@ -43,18 +45,23 @@ def _quoted(names: list[str]) -> str:
 
 
 def check_training_data(project, min_images: int = MIN_IMAGES_PER_CLASS,
-                        val_split: float = 0.2, from_scratch: bool = False) -> list[Problem]:
+                        val_split: float = 0.2, from_scratch: bool = False,
+                        image_size: int | None = None, alpha: float = 0.35) -> list[Problem]:
     """What stands between this project's labels and a good training; blocking problems first.
     `from_scratch`: the training will start from random weights (see trains_from_scratch), so
-    say what accuracy to expect for this many images per class."""
+    say what accuracy to expect for this many images per class. `image_size` (and `alpha`):
+    the chosen input size, to suggest a smaller one when most images are smaller than it."""
     classes = project.classes()
     usable: dict[int, list[int]] = defaultdict(list)  # class id -> usable image ids
     by_status: dict[str, list[int]] = defaultdict(list)  # labeled, not ok, not excluded
+    sides: list[int] = []  # the longer side of each usable image whose size is known
     for image in project.images():
         if image.class_id is None or image.excluded:
             continue
         if image.status == "ok":
             usable[image.class_id].append(image.id)
+            if image.width and image.height:
+                sides.append(max(image.width, image.height))
         else:
             by_status[image.status].append(image.id)
     problems: list[Problem] = []
@@ -117,8 +124,36 @@ def check_training_data(project, min_images: int = MIN_IMAGES_PER_CLASS,
         per_class = sum(len(usable[c.id]) for c in with_images) / len(with_images)
         problems.append(Problem("from_scratch", scratch_expectation(per_class) + " Choose "
                                 "pretrained weights for a good model from few images."))
+    smaller = image_size and input_size_suggestion(sides, image_size, alpha, from_scratch)
+    if smaller:
+        problems.append(smaller)
     problems.sort(key=lambda p: not p.blocking)
     return problems
+
+
+def input_size_suggestion(sides: list[int], image_size: int, alpha: float = 0.35,
+                          from_scratch: bool = False) -> Problem | None:
+    """A suggestion, never a change: when three quarters of the images (`sides`: each one's
+    longer side in pixels) are smaller than the chosen input size, the smallest offered size
+    that holds them, and what enlarging costs (a 32 px picture at 96 px: 9× the computing for
+    no detail it has). With pretrained weights only sizes ImageNet weights exist for."""
+    from mbv2gui.core.training.config import INPUT_SIZES
+    from mbv2gui.core.training.weights import imagenet_supported
+
+    if not sides:
+        return None
+    most = sorted(sides)[math.ceil(len(sides) * 0.75) - 1]  # 3/4 are this size or less
+    fitting = [s for s in INPUT_SIZES if s >= most and (from_scratch or
+                                                         imagenet_supported(alpha, s))]
+    suggested = min(fitting, default=None)
+    if suggested is None or suggested >= image_size:
+        return None
+    cost = (image_size / suggested) ** 2
+    return Problem("small_images", (
+        f"Most of the images are {most} px or smaller across, and training enlarges them to "
+        f"{image_size} px: about {cost:.0f}× the computing, for no detail they do not have. "
+        f"An image size of {suggested} × {suggested} px (Advanced settings) would train "
+        "faster."))
 
 
 def trains_from_scratch(config) -> bool:

@@ -9,8 +9,10 @@ def early_stop_sentence(metrics: dict) -> str:
     epochs; the best epoch, 114, is kept." "" when the run was not stopped early by itself."""
     m = metrics or {}
     stop = m.get("early_stop")
-    if not m.get("stopped_early") or m.get("stopped_early_by_user"):
+    if m.get("stopped_early_by_user"):
         return ""
+    if not m.get("stopped_early"):
+        return budget_stop_sentence(m)
     if not stop:  # a run from before the details were recorded
         return "It stopped early because it was no longer improving."
     watched = ("the validation accuracy" if stop.get("validated")
@@ -20,3 +22,15 @@ def early_stop_sentence(metrics: dict) -> str:
             f"improved for {patience} epoch{'' if patience == 1 else 's'}")
     best = m.get("best_epoch")
     return text + (f"; the best epoch, {best}, is kept." if best else ".")
+
+
+def budget_stop_sentence(metrics: dict) -> str:
+    """ "Stopped at the 20-minute budget after epoch 14." "" when the budget cut nothing short."""
+    from mbv2gui.core.training.budget import duration_words
+
+    budget = (metrics or {}).get("time_budget") or {}
+    if not budget.get("stopped"):
+        return ""
+    whose = "the automatic " if budget.get("automatic") else "the "
+    return (f"Stopped at {whose}{duration_words(budget['seconds'])} budget after epoch "
+            f"{budget['epoch']}.")

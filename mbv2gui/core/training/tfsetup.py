@@ -57,14 +57,48 @@ def gpu_count() -> int:
     return len(tf().config.list_physical_devices("GPU"))
 
 
-def strategy():
-    """The distribution strategy models are built and trained under.
+_multi_worker = []  # the MultiWorkerMirroredStrategy of `mbv2gui train --distributed`, if any
 
-    TensorFlow's default (one device) for now: training runs a traced custom step (see
-    core/training/model.py train_step), which would need `strategy.run` and distributed batches to use
-    `MirroredStrategy` over several GPUs. That is not wired in yet, and a mirrored model called
-    outside `strategy.run` would fail, so several GPUs train on the first one."""
+
+@lru_cache(maxsize=None)
+def strategy():
+    """The distribution strategy models are built and trained under: the several machines' one
+    after `use_multi_worker()`, else `MirroredStrategy` over the local GPUs when there is more
+    than one (each batch split across them, see core/training/distributed.py), else
+    TensorFlow's default (one device). Made once: building a strategy looks at every device."""
+    if _multi_worker:
+        return _multi_worker[0]
+    if gpu_count() > 1:
+        return tf().distribute.MirroredStrategy()
     return tf().distribute.get_strategy()
+
+
+def use_multi_worker(timeout_s: float = 60.0):
+    """Trains across the machines the TF_CONFIG variable names (every one runs the same
+    command); must come before TensorFlow does anything else in this process. A machine that
+    stops answering fails the collective operations after `timeout_s` instead of hanging."""
+    t = tf()
+    options = t.distribute.experimental.CommunicationOptions(timeout_seconds=timeout_s)
+    _multi_worker[:] = [t.distribute.MultiWorkerMirroredStrategy(communication_options=options)]
+    strategy.cache_clear()
+    return _multi_worker[0]
+
+
+def spread_over_machines() -> bool:
+    """Whether this training runs on several machines (`use_multi_worker`): they must all run
+    the same steps, so nothing may be sized from one machine's own clock."""
+    return bool(_multi_worker)
+
+
+def is_chief() -> bool:
+    """Whether this process writes the run: the "chief" task, else worker 0 (TF's rule), or
+    the one process of a training that is not spread over machines."""
+    if not _multi_worker:
+        return True
+    resolver = _multi_worker[0].cluster_resolver
+    kind, index = resolver.task_type, resolver.task_id
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return kind in (None, "chief") or (kind == "worker" and index == 0 and not has_chief)
 
 
 def set_precision_policy() -> str:

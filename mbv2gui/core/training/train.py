@@ -39,8 +39,13 @@ def scratch_epochs(train_images: int, batch_size: int) -> int:
     return int(min(150, max(30, 10000 // max(1, train_images))))
 
 
+BUDGET_GROWTH = 4  # a time budget runs at most 4× the automatic epochs: more rarely helps
+
+
 def train(data, config: TrainConfig | None = None, report=ignore_events, should_stop=never_stop,
-          run_dir=None):
+          run_dir=None, record=True):
+    """`record`: False for the workers of a training spread over machines other than the
+    chief, which train alongside it but must not add the run to the project."""
     from mbv2gui.core.training.dataset import load_train_data
 
     config = config or TrainConfig()
@@ -75,7 +80,7 @@ def train(data, config: TrainConfig | None = None, report=ignore_events, should_
         with said_in_words(work, "save the trained model",
                            model_file_bytes(session.classifier.count_params())):
             run.save(session.classifier, folder=work)
-    if project_path:
+    if project_path and record:
         record_in_project(project_path, run)
     report(message(f"Saved the run in {run_dir}.", "info"))
     return run
@@ -100,14 +105,19 @@ class _Loop:
     with early stopping, and restores them at the end. A plain loop over a traced step rather
     than `fit`: Keras' fit traces MobileNetV2's training step in ~27 s on 2 cores, this ~7 s."""
 
-    def __init__(self, session, phase: str, model, epochs: int, steps: int, best=None):
+    def __init__(self, session, phase: str, model, epochs: int, steps: int, best=None,
+                 planner=None):
+        from mbv2gui.core.training.budget import EpochPlanner
+
         self.s, self.phase, self.model, self.epochs, self.steps = session, phase, model, epochs, steps
+        # Measures the speed (an honest ETA) and, with a time budget, re-sizes self.epochs.
+        self.planner = planner or EpochPlanner(None, epochs, steps)
         self.best, self.best_weights = best, (model.get_weights() if best is not None else None)
 
-    def run(self, batches, step_fn, learning_rate) -> None:
-        s, wait, started, done = self.s, 0, time.monotonic(), 0
+    def run(self, batches, step_fn, learning_rate, resize_schedule=None) -> None:
+        s, wait, started, done, epoch = self.s, 0, time.monotonic(), 0, 0
         s.early_stopped, s.early_stop = False, None  # said of the last phase that ran
-        for epoch in range(self.epochs):
+        while epoch < self.epochs:
             epoch_start, losses, accuracies, sizes = time.monotonic(), [], [], []
             for step, (x, y, w) in enumerate(batches(epoch)):
                 if s.should_stop():
@@ -118,7 +128,9 @@ class _Loop:
                 accuracies.append(float(accuracy))
                 sizes.append(len(y))
                 done += 1
+                self.planner.step()
                 now = time.monotonic()
+                eta = self.planner.eta(self.epochs, epoch, step + 1)  # None while tracing
                 s.throttle({"type": "batch", "phase": self.phase, "epoch": epoch + 1,
                             "step": step + 1, "steps": self.steps,
                             "epochs": self.epochs,
@@ -126,11 +138,14 @@ class _Loop:
                             "accuracy": _weighted_mean(accuracies, sizes),
                             "learning_rate": learning_rate(),
                             "images_per_second": sum(sizes) / max(1e-6, now - epoch_start),
-                            "eta_seconds": (now - started) / done * (self.epochs * self.steps - done)})
+                            "eta_seconds": eta if eta is not None else
+                            (now - started) / done * (self.epochs * self.steps - done)})
             if s.stopped_by_user:  # a partial epoch does not count
                 break
             wait = self._epoch_end(epoch, epoch_start, _weighted_mean(losses, sizes),
-                                   _weighted_mean(accuracies, sizes), learning_rate(), wait)
+                                   _weighted_mean(accuracies, sizes), learning_rate(), wait,
+                                   resize_schedule)
+            epoch += 1
             if wait >= s.patience(self.phase):
                 s.early_stopped = True
                 # What `mbv2gui train` and the Train view say in words (run_names.py).
@@ -139,13 +154,21 @@ class _Loop:
                                 "patience": s.patience(self.phase),
                                 "validated": s.history["val_loss"][-1] is not None}
                 break
+        if self.planner.budget_s is not None:
+            s.note_budget(self.planner, epoch, self.epochs)
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
         s.best_score = self.best
 
-    def _epoch_end(self, epoch, epoch_start, loss, accuracy, learning_rate, wait) -> int:
+    def _epoch_end(self, epoch, epoch_start, loss, accuracy, learning_rate, wait,
+                   resize_schedule) -> int:
         s = self.s
         val_loss, val_accuracy = s.validate()
+        planned = self.planner.epoch_end()  # before the event: it says the new plan
+        if planned != self.epochs:  # the budget allows more, or fewer, than planned
+            s.budget_planned(self.phase, planned, self.planner)
+            self.epochs = planned
+            resize_schedule(planned)
         row = {"epoch": len(s.history["epoch"]) + 1, "phase": self.phase, "loss": loss,
                "accuracy": accuracy, "val_loss": val_loss, "val_accuracy": val_accuracy,
                "learning_rate": learning_rate, "seconds": time.monotonic() - epoch_start}
@@ -181,6 +204,8 @@ class _Session:
         set_seed(config.seed)
         set_precision_policy()
         self.strategy = strategy()
+        # The batch size chosen is each replica's; one step trains on all of theirs together.
+        self.global_batch = config.batch_size * self.strategy.num_replicas_in_sync
         self.n = len(data.class_names)
         self.labels = np.array([data.label_index(s) for s in data.samples])
         with self.strategy.scope():
@@ -197,6 +222,7 @@ class _Session:
         self.best_row, self.best_score = None, None
         self.ok = np.ones(len(data.samples), dtype=bool)
         self.bad, self.final = set(), {}
+        self.budget_started, self.time_budget, self.budget_said = None, None, set()
 
     def _check_space(self) -> None:
         """Told before minutes of work: the run folder's disk must hold the decoded-pixels
@@ -280,12 +306,12 @@ class _Session:
 
         def batches(epoch):
             order = rng.permutation(len(train))
-            for start in range(0, len(order), c.batch_size):
-                chosen = order[start:start + c.batch_size]
+            for start in range(0, len(order), self.global_batch):
+                chosen = order[start:start + self.global_batch]
                 yield x[chosen], y[chosen], w[chosen]
 
         self._fit("head", self._head_model(), batches, c.epochs or 30, c.learning_rate or 1e-3,
-                  len(train))
+                  len(train), grows=not c.epochs and not c.fine_tune_epochs)
 
     def _fine_tune(self) -> None:
         c = self.config
@@ -295,28 +321,33 @@ class _Session:
         self.history["fine_tune_start_epoch"] = len(self.history["epoch"])
         self.M.unfreeze_top_blocks(self.backbone, c.fine_tune_blocks)
         self._fit_pixels("fine_tune", c.fine_tune_epochs, (c.learning_rate or 1e-3) / 10,
-                         self.best_score)
+                         self.best_score, grows=False)
 
     def _scratch(self) -> None:
         c = self.config
         self._phase("scratch", "Training the whole network from scratch")
         self._pixels()
         epochs = c.epochs or scratch_epochs(len(self.indices("train")), c.batch_size)
-        self._fit_pixels("scratch", epochs, c.learning_rate or 5e-3, None)
+        self._fit_pixels("scratch", epochs, c.learning_rate or 5e-3, None, grows=not c.epochs)
 
-    def _fit_pixels(self, phase, epochs, learning_rate, best) -> None:
+    def _fit_pixels(self, phase, epochs, learning_rate, best, grows) -> None:
         from mbv2gui.core.training.pipeline import augmenter, training_dataset
 
         c = self.config
         train = np.asarray(self.indices("train"))
         data, _ = training_dataset(self.store, train, self._targets(train),
-                                   self._sample_weights(train), c.batch_size,
+                                   self._sample_weights(train), self.global_batch,
                                    augmenter(c, c.seed), c.seed)
         self._fit(phase, self.classifier, lambda epoch: iter(data), epochs, learning_rate,
-                  len(train), best)
+                  len(train), best, grows)
 
-    def _fit(self, phase, model, batches, epochs, learning_rate, count, best=None) -> None:
-        steps = max(1, -(-count // self.config.batch_size))
+    def _fit(self, phase, model, batches, epochs, learning_rate, count, best=None,
+             grows=False) -> None:
+        """Trains `epochs` epochs, or what fits the time budget (`grows`: the number of epochs
+        was not chosen, so a budget may also give more; see _planner)."""
+        steps = max(1, -(-count // self.global_batch))
+        planner = self._planner(phase, epochs, steps, count, grows)
+        epochs = planner.ceiling
         loss, accuracy = self.M.targets_loss(self.n, self.teacher_targets() is not None,
                                              self.config.distill_temperature,
                                              self.config.distill_alpha)
@@ -326,13 +357,73 @@ class _Session:
             if self.k.mixed_precision.global_policy().name == "mixed_float16":
                 # float16 gradients underflow without loss scaling (GPU only; see tfsetup)
                 optimizer = self.k.optimizers.LossScaleOptimizer(optimizer)
-            step = self.M.train_step(model, optimizer, loss, accuracy)
+            step = self.M.train_step(model, optimizer, loss, accuracy, self.strategy)
         self.epoch_offset = len(self.history["epoch"])
 
         def current_rate() -> float:
             return float(np.asarray(schedule(optimizer.iterations)))
 
-        _Loop(self, phase, model, epochs, steps, best).run(batches, step, current_rate)
+        def resize_schedule(planned: int) -> None:
+            schedule.resize(planned * steps)
+
+        _Loop(self, phase, model, epochs, steps, best, planner).run(batches, step, current_rate,
+                                                                     resize_schedule)
+
+    def _planner(self, phase: str, epochs: int, steps: int, count: int, grows: bool):
+        """How many epochs a phase runs: with the user's time budget, as many as fit (up to
+        `epochs`, or BUDGET_GROWTH × that when the number was automatic); with automatic epochs
+        on a large dataset from scratch, at most what fits the automatic budget."""
+        from mbv2gui.core.training.budget import EpochPlanner, automatic_budget
+        from mbv2gui.core.training.tfsetup import spread_over_machines
+
+        c = self.config
+        budget, self.budget_automatic = c.time_budget_s, False
+        if spread_over_machines():  # each would plan from its own clock: no budget
+            budget, grows = None, False
+        if budget:
+            ceiling = epochs * BUDGET_GROWTH if grows else epochs
+        else:
+            ceiling = epochs
+            budget = automatic_budget(count) if grows and phase == "scratch" else None
+            self.budget_automatic = budget is not None
+        if self.budget_started is None:  # the budget counts from the first epoch on
+            self.budget_started = time.monotonic()
+        left = None if budget is None else budget - (time.monotonic() - self.budget_started)
+        return EpochPlanner(left, ceiling, steps)
+
+    def budget_planned(self, phase: str, planned: int, planner) -> None:
+        """Says, once a phase, how many epochs the budget allows at the measured speed."""
+        from mbv2gui.core.training.budget import about, duration_words
+        from mbv2gui.core.words import plural
+
+        if phase in self.budget_said or planner.budget_s is None:
+            return
+        self.budget_said.add(phase)
+        per_epoch = planner.estimated_epoch_seconds()
+        epochs = plural(planned, "epoch")
+        if self.budget_automatic:
+            text = (f"Automatic epochs: {planner.ceiling} epochs would take "
+                    f"{about(per_epoch * planner.ceiling)} on this computer, so this training "
+                    f"keeps to {about(self.config_budget())} ({epochs}), as suits "
+                    f"{plural(len(self.indices('train')), 'image')}.")
+        else:
+            text = (f"At {about(per_epoch)} an epoch on this computer, {epochs} "
+                    f"{'fits' if planned == 1 else 'fit'} in the "
+                    f"{duration_words(self.config_budget())} budget.")
+        self.report(message(text))
+
+    def config_budget(self) -> float:
+        from mbv2gui.core.training.budget import automatic_budget
+
+        return self.config.time_budget_s or automatic_budget(len(self.indices("train")))
+
+    def note_budget(self, planner, epochs_run: int, epochs: int) -> None:
+        """Records whether the budget, rather than the planned epochs or early stopping, ended
+        the phase (the run's metrics say it: "Stopped at the 20-minute budget after epoch 14")."""
+        stopped = (epochs < planner.ceiling and epochs_run >= epochs and not self.early_stopped
+                   and not self.stopped_by_user)
+        self.time_budget = {"seconds": self.config_budget(), "automatic": self.budget_automatic,
+                            "epoch": len(self.history["epoch"]), "stopped": stopped}
 
     def patience(self, phase: str) -> int:
         if self.config.early_stopping_patience:
@@ -417,7 +508,7 @@ class _Session:
                        for split in ASSIGNED_SPLITS},
             "unreadable": len(self.data.unreadable),
             "stopped_early_by_user": self.stopped_by_user, "stopped_early": self.early_stopped,
-            "early_stop": self.early_stop,
+            "early_stop": self.early_stop, "time_budget": self.time_budget,
         }
 
     def close(self) -> None:

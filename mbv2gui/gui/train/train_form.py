@@ -22,19 +22,21 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
 
 from mbv2gui.core.errors import UserError
 from mbv2gui.core.run_names import record_name
-from mbv2gui.core.training.config import TrainConfig
+from mbv2gui.core.training.budget import duration_words
+from mbv2gui.core.training.config import INPUT_SIZES, TrainConfig
 from mbv2gui.core.training.weights import IMAGENET_ALPHAS, URL_VARIABLE, describe_weights
 from mbv2gui.gui.shell.settings import settings
 
 log = logging.getLogger(__name__)
 
 SETTING_KEY = "train_config"
-SIZES = (32, 64, 96, 128, 160, 192, 224)
+SIZES = INPUT_SIZES
 ALPHAS = IMAGENET_ALPHAS
 WEIGHT_CHOICES = (("auto", "Pretrained on ImageNet"),
                   ("none", "Nothing: train from scratch"),
                   ("file", "A weights file or model…"))
 MIRROR_KEY = "weightsUrl"  # app setting: where pretrained weights are downloaded from
+EPOCH_UNITS = (("epochs", "epochs"), ("minutes", "minutes"))
 AUGMENTATIONS = (("augment_flip", "Flip"), ("augment_rotation", "Rotate"),
                  ("augment_shift", "Shift"), ("augment_zoom", "Zoom"))
 
@@ -110,9 +112,21 @@ class TrainForm(QWidget):
         self.epochs_spin = QSpinBox()
         self.epochs_spin.setRange(0, 1000)
         self.epochs_spin.setSpecialValueText("Automatic")
-        self.epochs_spin.setToolTip("How many passes over the images. Automatic: 30 for the "
-                                    "classifier on ImageNet features, more from scratch; "
-                                    "training stops early when it stops improving.")
+        self.epochs_spin.setToolTip("How many passes over the images, or how many minutes to "
+                                    "train. Automatic: 30 passes for the classifier on ImageNet "
+                                    "features, more from scratch, and on many images a time "
+                                    "that suits their number; training stops early when it "
+                                    "stops improving.")
+        self.epochs_unit = QComboBox()  # a number of epochs, or a time budget in minutes
+        self.epochs_unit.setObjectName("epochsUnit")
+        for key, title in EPOCH_UNITS:
+            self.epochs_unit.addItem(title, key)
+        self.epochs_unit.setToolTip("Minutes: the passes and the learning rate are sized to "
+                                    "finish in that time, from the speed measured at the start.")
+        epochs_row = QHBoxLayout()
+        epochs_row.setContentsMargins(0, 0, 0, 0)
+        epochs_row.addWidget(self.epochs_spin, 1)
+        epochs_row.addWidget(self.epochs_unit)
         self.fine_tune_check = QCheckBox("Fine-tune the network")
         self.fine_tune_check.setToolTip("After the classifier, also adjust the top of the network "
                                         "on your images (slower; only with pretrained weights).")
@@ -153,7 +167,7 @@ class TrainForm(QWidget):
         form.addRow("", self.weights_refusal)
         form.addRow("", self.weights_sentence)
         form.addRow("Download from:", self.mirror_edit)
-        form.addRow("Epochs:", self.epochs_spin)
+        form.addRow("Train for:", epochs_row)
         form.addRow("", self.fine_tune_check)
         form.addRow("Fine-tuning:", self.fine_tune_spin)
         form.addRow("Augmentation:", augment_grid)
@@ -168,6 +182,7 @@ class TrainForm(QWidget):
         layout.addWidget(self.advanced)
         self.advanced.hide()
 
+        self.epochs_unit.currentIndexChanged.connect(self._on_edit)
         for combo in (self.size_combo, self.alpha_combo, self.weights_combo):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(8)
@@ -198,13 +213,20 @@ class TrainForm(QWidget):
             image_size=int(self.size_combo.currentData()),
             alpha=float(self.alpha_combo.currentData()),
             weights=weights,
-            epochs=self.epochs_spin.value() or None,
+            **self._epochs_or_budget(),
             fine_tune_epochs=self.fine_tune_spin.value() if self.fine_tune_check.isChecked() else 0,
             val_split=self.val_spin.value() / 100,
             batch_size=self.batch_spin.value(),
             seed=self.seed_spin.value(),
             **{key: check.isChecked() for key, check in self.augment_checks.items()})
         return TrainConfig.from_dict(values)
+
+    def _epochs_or_budget(self) -> dict:
+        """The Train-for row: a number of epochs, or a time budget in minutes (0: automatic)."""
+        value = self.epochs_spin.value()
+        if self.epochs_unit.currentData() == "minutes":
+            return {"epochs": None, "time_budget_s": value * 60.0 if value else None}
+        return {"epochs": value or None, "time_budget_s": None}
 
     def set_config(self, config: TrainConfig | dict) -> None:
         """Shows `config` (a TrainConfig or its dict; unknown keys are ignored)."""
@@ -225,7 +247,10 @@ class TrainForm(QWidget):
             else:
                 self._weights_file = weights
                 _select(self.weights_combo, "file")
-            self.epochs_spin.setValue(int(config.epochs or 0))
+            budget = config.time_budget_s
+            _select(self.epochs_unit, "minutes" if budget else "epochs")
+            self.epochs_spin.setValue(max(1, round(budget / 60)) if budget
+                                      else int(config.epochs or 0))
             self.fine_tune_check.setChecked(config.fine_tune_epochs > 0)
             self.fine_tune_spin.setValue(config.fine_tune_epochs or 10)
             for key, check in self.augment_checks.items():
@@ -362,7 +387,8 @@ class TrainForm(QWidget):
         self.weights_sentence.setStyleSheet("color: #b3261e;" if unusable else "")
         self.weights_file_button.setToolTip(self._weights_file or "Pick a .h5 weights file for "
                                             "the MobileNetV2 backbone (without its top).")
-        epochs = f"{config.epochs} epochs" if config.epochs else "automatic epochs"
+        epochs = (f"a {duration_words(config.time_budget_s)} time budget" if config.time_budget_s
+                  else f"{config.epochs} epochs" if config.epochs else "automatic epochs")
         fine = f", then fine-tuning {config.fine_tune_epochs} epochs" if config.fine_tune_epochs else ""
         text = (f"MobileNetV2 {config.alpha} at {config.image_size} px, {epochs}{fine}, "
                 f"{config.val_split:.0%} of the images kept aside for validation.")

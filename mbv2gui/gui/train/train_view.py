@@ -361,7 +361,9 @@ class TrainView(QWidget):
         else:
             config = self.form.config()
             self.problems = check_training_data(project, val_split=config.val_split,
-                                                from_scratch=trains_from_scratch(config))
+                                                from_scratch=trains_from_scratch(config),
+                                                image_size=config.image_size,
+                                                alpha=config.alpha)
             counts = project.class_counts()
             classes = project.classes()
             labeled = sum(counts.get(c.id, 0) for c in classes)
