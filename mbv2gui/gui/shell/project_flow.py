@@ -112,10 +112,17 @@ class ProjectFlow(QObject):
             self.recover(path)
 
     def recover(self, path: str):
-        """Makes the recovered copy off the GUI thread, then opens it. Returns the job."""
+        """Makes the recovered copy in the engine process, then opens it. Returns the job.
+
+        Recovery reads the damaged file's bytes itself; closing such a descriptor in a process
+        where SQLite also has the file open drops SQLite's locks there (core/store/check.py).
+        So the window lets go of the project first, and the copy is read in another process."""
         from mbv2gui.core.store.recovery import recover_project
 
-        job = self._context.jobs.start(recover_project, path, name="making a recovered copy")
+        if self._context.project is not None and Path(self._context.project.path) == Path(path):
+            self.close_project()
+        job = self._context.jobs.start_in_engine(recover_project, path,
+                                                 name="making a recovered copy")
         job.finished.connect(self._on_recovered)
         job.failed.connect(lambda message, detail: self._notices.show_notice(
             message, level="warning", detail=detail))
