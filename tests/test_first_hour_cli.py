@@ -61,7 +61,7 @@ def test_early_stopping_is_said_in_words():
 
 
 def test_the_training_loop_records_why_it_stopped():
-    from mbv2gui.core.training.train import HISTORY_KEYS, _Loop
+    from mbv2gui.core.training.loop import HISTORY_KEYS, EpochLoop
 
     class Model:
         def get_weights(self):
@@ -90,7 +90,7 @@ def test_the_training_loop_records_why_it_stopped():
             return 0.5, 0.8  # never improves after the first epoch
 
     session = Session()
-    _Loop(session, "head", Model(), 20, 2).run(lambda epoch: [(0, [0, 0], 0)] * 2,
+    EpochLoop(session, "head", Model(), 20, 2).run(lambda epoch: [(0, [0, 0], 0)] * 2,
                                              lambda x, y, w: (0.3, 0.9), lambda: 1e-3)
     metrics = {"stopped_early": session.early_stopped, "best_epoch": session.best_row + 1,
                "early_stop": session.early_stop}

@@ -13,11 +13,13 @@ import os
 import sqlite3
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from mbv2gui.core.errors import UserError, free_bytes
+from mbv2gui.core.store.records import (IMAGE_COLUMNS, ClassInfo, ImageRecord, LabeledImage,
+                                        NewImage, RunRecord, decode_path, encode_path,
+                                        image_from_row)
 from mbv2gui.core.store.schema import ADDED_LATER, SCHEMA, SCHEMA_VERSION
 from mbv2gui.core.store.sidecar import PROJECT_SUFFIX, sidecar_for
 from mbv2gui.core.store.splits import SPLITS
@@ -32,86 +34,6 @@ CLASS_COLORS = (
     "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
     "#4E79A7", "#F28E2B", "#59A14F", "#B07AA1", "#9C755F", "#EDC948", "#76B7B2",
 )
-
-
-def _encode_path(path: str | os.PathLike) -> bytes:
-    return os.fsencode(os.path.abspath(path))
-
-
-def _decode_path(raw: bytes) -> str:
-    return os.fsdecode(raw)
-
-
-@dataclass(frozen=True)
-class ClassInfo:
-    id: int
-    name: str
-    color: str
-    position: int
-
-
-@dataclass(frozen=True)
-class NewImage:
-    """What the importer knows about a file before it joins a project."""
-
-    path: str
-    size: int
-    mtime: float
-    content_hash: str | None
-    width: int | None
-    height: int | None
-    status: str = "ok"
-    reason: str | None = None
-    label: str | None = None  # a class name; created if new
-
-
-@dataclass(frozen=True)
-class ImageRecord:
-    id: int
-    path: str
-    size: int
-    mtime: float
-    content_hash: str | None
-    width: int | None
-    height: int | None
-    class_id: int | None
-    split: str
-    status: str
-    reason: str | None
-    excluded: bool
-
-
-@dataclass(frozen=True)
-class LabeledImage:
-    """A labeled, usable image as training sees it."""
-
-    id: int
-    path: str
-    content_hash: str
-    label: str
-    split: str
-    status: str
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    id: str
-    created: str
-    run_dir: str
-    config: dict
-    metrics: dict
-
-
-_IMAGE_COLUMNS = (
-    "id, path, size, mtime, content_hash, width, height, class_id, split, status, reason, excluded"
-)
-
-
-def _image_from_row(row: tuple) -> ImageRecord:
-    return ImageRecord(
-        row[0], _decode_path(row[1]), row[2], row[3], row[4], row[5], row[6], row[7],
-        row[8], row[9], row[10], bool(row[11]),
-    )
 
 
 class _ReadOnly(Exception):
@@ -357,7 +279,7 @@ class Project:
         added, duplicates = [], []
         with self._transaction() as db:
             for image in images:
-                raw_path = _encode_path(image.path)
+                raw_path = encode_path(image.path)
                 exists = db.execute("SELECT 1 FROM images WHERE path=?", (raw_path,)).fetchone()
                 if not exists and image.content_hash:
                     exists = db.execute("SELECT 1 FROM images WHERE content_hash=?",
@@ -388,9 +310,9 @@ class Project:
         """Puts back images removed by `remove_images`, with their ids and labels."""
         with self._transaction() as db:
             db.executemany(
-                f"INSERT OR REPLACE INTO images ({_IMAGE_COLUMNS}, added) "
+                f"INSERT OR REPLACE INTO images ({IMAGE_COLUMNS}, added) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(r.id, _encode_path(r.path), r.size, r.mtime, r.content_hash, r.width, r.height,
+                [(r.id, encode_path(r.path), r.size, r.mtime, r.content_hash, r.width, r.height,
                   r.class_id, r.split, r.status, r.reason, int(r.excluded), time.time())
                  for r in records])
 
@@ -448,21 +370,21 @@ class Project:
         return values
 
     def image(self, image_id: int) -> ImageRecord | None:
-        row = self._db.execute(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE id=?", (image_id,)).fetchone()
-        return _image_from_row(row) if row else None
+        row = self._db.execute(f"SELECT {IMAGE_COLUMNS} FROM images WHERE id=?", (image_id,)).fetchone()
+        return image_from_row(row) if row else None
 
     def images(self, ids: list[int] | None = None) -> list[ImageRecord]:
         """The given images (in that order), or all of them in the order they were added."""
         if ids is None:
-            rows = self._db.execute(f"SELECT {_IMAGE_COLUMNS} FROM images ORDER BY id")
-            return [_image_from_row(row) for row in rows]
+            rows = self._db.execute(f"SELECT {IMAGE_COLUMNS} FROM images ORDER BY id")
+            return [image_from_row(row) for row in rows]
         by_id = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             marks = ",".join("?" * len(chunk))
             for row in self._db.execute(
-                    f"SELECT {_IMAGE_COLUMNS} FROM images WHERE id IN ({marks})", chunk):
-                by_id[row[0]] = _image_from_row(row)
+                    f"SELECT {IMAGE_COLUMNS} FROM images WHERE id IN ({marks})", chunk):
+                by_id[row[0]] = image_from_row(row)
         return [by_id[i] for i in ids if i in by_id]
 
     def image_count(self) -> int:
@@ -481,14 +403,14 @@ class Project:
             "SELECT i.id, i.path, i.content_hash, c.name, i.split, i.status FROM images i "
             "JOIN classes c ON c.id = i.class_id WHERE i.excluded = 0 AND i.status = 'ok' "
             "ORDER BY c.position, i.id")
-        return [LabeledImage(r[0], _decode_path(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+        return [LabeledImage(r[0], decode_path(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
 
     def relink(self, old_folder: str, new_folder: str) -> int:
         """Points every image under `old_folder` to the same relative path under `new_folder`
         (after the user moved a folder). Returns how many images were relinked; their status is
         re-checked by the caller with `mbv2gui.core.files.filecheck.check_files`."""
-        old = _encode_path(old_folder).rstrip(b"/") + b"/"
-        new = _encode_path(new_folder).rstrip(b"/") + b"/"
+        old = encode_path(old_folder).rstrip(b"/") + b"/"
+        new = encode_path(new_folder).rstrip(b"/") + b"/"
         rows = self._db.execute("SELECT id, path FROM images").fetchall()
         moves = [(new + path[len(old):], image_id) for image_id, path in rows if path.startswith(old)]
         with self._transaction() as db:

@@ -30,6 +30,7 @@ from mbv2gui.core.files.partial_outputs import building, sweep_partial_outputs
 from mbv2gui.core.runs import Run, new_run_id, prediction_row, record_in_project
 from mbv2gui.core.store.splits import ASSIGNED_SPLITS
 from mbv2gui.core.training.config import TrainConfig
+from mbv2gui.core.training.loop import HISTORY_KEYS, EpochLoop
 
 
 def scratch_epochs(train_images: int, batch_size: int) -> int:
@@ -89,98 +90,6 @@ def train(data, config: TrainConfig | None = None, report=ignore_events, should_
 def is_run_folder(folder: Path) -> bool:
     """A folder a training wrote (which a new training given the same --out may replace)."""
     return (Path(folder) / "labels.txt").is_file()
-
-
-HISTORY_KEYS = ("epoch", "phase", "loss", "accuracy", "val_loss", "val_accuracy",
-                "learning_rate", "seconds")
-
-
-def _weighted_mean(values, weights) -> float:
-    return float(np.dot(values, weights) / max(1e-9, float(np.sum(weights))))
-
-
-class _Loop:
-    """One phase's training loop: polls should_stop between batches, reports throttled batch
-    events and an event per epoch, keeps the best weights (validation accuracy, then loss)
-    with early stopping, and restores them at the end. A plain loop over a traced step rather
-    than `fit`: Keras' fit traces MobileNetV2's training step in ~27 s on 2 cores, this ~7 s."""
-
-    def __init__(self, session, phase: str, model, epochs: int, steps: int, best=None,
-                 planner=None):
-        from mbv2gui.core.training.budget import EpochPlanner
-
-        self.s, self.phase, self.model, self.epochs, self.steps = session, phase, model, epochs, steps
-        # Measures the speed (an honest ETA) and, with a time budget, re-sizes self.epochs.
-        self.planner = planner or EpochPlanner(None, epochs, steps)
-        self.best, self.best_weights = best, (model.get_weights() if best is not None else None)
-
-    def run(self, batches, step_fn, learning_rate, resize_schedule=None) -> None:
-        s, wait, started, done, epoch = self.s, 0, time.monotonic(), 0, 0
-        s.early_stopped, s.early_stop = False, None  # said of the last phase that ran
-        while epoch < self.epochs:
-            epoch_start, losses, accuracies, sizes = time.monotonic(), [], [], []
-            for step, (x, y, w) in enumerate(batches(epoch)):
-                if s.should_stop():
-                    s.stopped_by_user = True
-                    break
-                loss, accuracy = step_fn(x, y, w)
-                losses.append(float(loss))
-                accuracies.append(float(accuracy))
-                sizes.append(len(y))
-                done += 1
-                self.planner.step()
-                now = time.monotonic()
-                eta = self.planner.eta(self.epochs, epoch, step + 1)  # None while tracing
-                s.throttle({"type": "batch", "phase": self.phase, "epoch": epoch + 1,
-                            "step": step + 1, "steps": self.steps,
-                            "epochs": self.epochs,
-                            "loss": _weighted_mean(losses, sizes),
-                            "accuracy": _weighted_mean(accuracies, sizes),
-                            "learning_rate": learning_rate(),
-                            "images_per_second": sum(sizes) / max(1e-6, now - epoch_start),
-                            "eta_seconds": eta if eta is not None else
-                            (now - started) / done * (self.epochs * self.steps - done)})
-            if s.stopped_by_user:  # a partial epoch does not count
-                break
-            wait = self._epoch_end(epoch, epoch_start, _weighted_mean(losses, sizes),
-                                   _weighted_mean(accuracies, sizes), learning_rate(), wait,
-                                   resize_schedule)
-            epoch += 1
-            if wait >= s.patience(self.phase):
-                s.early_stopped = True
-                # What `mbv2gui train` and the Train view say in words (run_names.py).
-                s.early_stop = {"epoch": len(s.history["epoch"]),
-                                "epochs": self.epochs + s.epoch_offset,
-                                "patience": s.patience(self.phase),
-                                "validated": s.history["val_loss"][-1] is not None}
-                break
-        if self.planner.budget_s is not None:
-            s.note_budget(self.planner, epoch, self.epochs)
-        if self.best_weights is not None:
-            self.model.set_weights(self.best_weights)
-        s.best_score = self.best
-
-    def _epoch_end(self, epoch, epoch_start, loss, accuracy, learning_rate, wait,
-                   resize_schedule) -> int:
-        s = self.s
-        val_loss, val_accuracy = s.validate()
-        planned = self.planner.epoch_end()  # before the event: it says the new plan
-        if planned != self.epochs:  # the budget allows more, or fewer, than planned
-            s.budget_planned(self.phase, planned, self.planner)
-            self.epochs = planned
-            resize_schedule(planned)
-        row = {"epoch": len(s.history["epoch"]) + 1, "phase": self.phase, "loss": loss,
-               "accuracy": accuracy, "val_loss": val_loss, "val_accuracy": val_accuracy,
-               "learning_rate": learning_rate, "seconds": time.monotonic() - epoch_start}
-        for key in HISTORY_KEYS:
-            s.history[key].append(row[key])
-        s.report({"type": "epoch", **row, "epochs": self.epochs + s.epoch_offset})
-        score = (val_accuracy, -val_loss) if val_loss is not None else (0.0, -loss)
-        if self.best is None or score > self.best:
-            self.best, self.best_weights = score, self.model.get_weights()
-            s.best_row = len(s.history["epoch"]) - 1
-            return 0
-        return wait + 1
 
 
 class _Session:
@@ -366,7 +275,7 @@ class _Session:
         def resize_schedule(planned: int) -> None:
             schedule.resize(planned * steps)
 
-        _Loop(self, phase, model, epochs, steps, best, planner).run(batches, step, current_rate,
+        EpochLoop(self, phase, model, epochs, steps, best, planner).run(batches, step, current_rate,
                                                                      resize_schedule)
 
     def _planner(self, phase: str, epochs: int, steps: int, count: int, grows: bool):

@@ -118,6 +118,10 @@ class RunsPanel(QWidget):
         wanted = self.context.current_run()
         self.select_run(wanted.id if wanted is not None else "", force=True)
 
+    def record(self, run_id: str):
+        """The project's record of a listed run (Project.runs()), or None."""
+        return self._records.get(run_id)
+
     def run_ids(self) -> list[str]:
         return [self.tree.topLevelItem(i).data(DATE, ID_ROLE)
                 for i in range(self.tree.topLevelItemCount())]

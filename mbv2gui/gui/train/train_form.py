@@ -25,6 +25,7 @@ from mbv2gui.core.run_names import record_name
 from mbv2gui.core.training.budget import duration_words
 from mbv2gui.core.training.config import INPUT_SIZES, TrainConfig
 from mbv2gui.core.training.weights import IMAGENET_ALPHAS, URL_VARIABLE, describe_weights
+from mbv2gui.gui.common import colors
 from mbv2gui.gui.shell.settings import settings
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class TrainForm(QWidget):
         self.weights_refusal = QLabel()  # why a chosen file or run was refused
         self.weights_refusal.setObjectName("weightsRefusal")
         self.weights_refusal.setWordWrap(True)
-        self.weights_refusal.setStyleSheet("color: #b3261e;")
+        self.weights_refusal.setStyleSheet(f"color: {colors.LEVEL_COLORS['error']};")
         self.weights_refusal.hide()
         self.advanced_button = QToolButton()
         self.advanced_button.setText("Advanced settings")
@@ -371,20 +372,23 @@ class TrainForm(QWidget):
         config = self.config()
         return describe_weights(config.weights, config.alpha, config.image_size, mirror_url())
 
-    def weights_text(self) -> str:
+    def weights_text(self, status=None) -> str:
         """One plain sentence: which weights this setting would start from."""
         if self.weights_combo.currentData() == "file" and not self._weights_file:
             return "Choose a weights file or model with “Use weights file…”."
-        return self.weights_status().sentence
+        return (status or self.weights_status()).sentence
 
     def _update_texts(self) -> None:
         config = self.config()
         self.fine_tune_spin.setEnabled(self.fine_tune_check.isChecked())
+        # Once per change: checking a chosen model reads (and fingerprints) its file.
+        status = self.weights_status()
         # A long file name has no spaces to wrap at; let it break after its underscores.
-        sentence = self.weights_text().replace("_", "_\u200b")
+        sentence = self.weights_text(status).replace("_", "_\u200b")
         self.weights_sentence.setText(sentence)
-        unusable = self.weights_status().kind == "unusable"
-        self.weights_sentence.setStyleSheet("color: #b3261e;" if unusable else "")
+        unusable = status.kind == "unusable"
+        self.weights_sentence.setStyleSheet(f"color: {colors.LEVEL_COLORS['error']};"
+                                            if unusable else "")
         self.weights_file_button.setToolTip(self._weights_file or "Pick a .h5 weights file for "
                                             "the MobileNetV2 backbone (without its top).")
         epochs = (f"a {duration_words(config.time_budget_s)} time budget" if config.time_budget_s

@@ -28,6 +28,7 @@ from mbv2gui.gui.common import colors
 from mbv2gui.gui.common.notice_bar import NoticeBar
 from mbv2gui.gui.shell.jobrunner import TRAINING
 from mbv2gui.gui.train.run_summary import duration, percent, run_result
+from mbv2gui.gui.train.problem_row import ProblemRow
 from mbv2gui.gui.train.runs_panel import RunsPanel
 from mbv2gui.gui.train.time_left import ESTIMATING, TimeLeft
 from mbv2gui.gui.train.train_form import TrainForm
@@ -37,32 +38,6 @@ log = logging.getLogger(__name__)
 
 PHASE_TITLES = {"features": "Computing image features", "head": "Training the classifier",
                 "fine_tune": "Fine-tuning the network", "scratch": "Training from scratch"}
-
-
-class ProblemRow(QFrame):
-    """One preflight problem: its sentence and, when it concerns images, "Show these images"."""
-
-    def __init__(self, problem: Problem, show_images, parent=None):
-        super().__init__(parent)
-        self.problem = problem
-        self.setObjectName("problemRow")
-        self.setProperty("level", problem.level)
-        color = colors.LEVEL_COLORS[problem.level]
-        background = colors.ERROR_BACKGROUND if problem.blocking else colors.WARNING_BACKGROUND
-        self.setStyleSheet(f"QFrame#problemRow {{ background: {background}; border-radius: 6px; }}"
-                           f" QFrame#problemRow QLabel {{ color: {color}; }}")
-        self.label = QLabel(problem.text)
-        self.label.setWordWrap(True)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 6, 10, 6)
-        layout.setSpacing(4)
-        layout.addWidget(self.label)
-        self.button = None
-        if problem.image_ids:
-            self.button = QPushButton("Show these images")
-            self.button.setCursor(Qt.CursorShape.PointingHandCursor)
-            self.button.clicked.connect(lambda: show_images(problem))
-            layout.addWidget(self.button, 0, Qt.AlignmentFlag.AlignLeft)
 
 
 class TrainView(QWidget):
@@ -546,7 +521,7 @@ class TrainView(QWidget):
     def _history_of(self, run_id: str):
         from mbv2gui.core.runs import load_history
 
-        record = self.runs._records.get(run_id)
+        record = self.runs.record(run_id)
         return load_history(record.run_dir) if record else None
 
     def _on_run_selected(self, run_id: str, history) -> None:
@@ -556,7 +531,7 @@ class TrainView(QWidget):
             self.plots.show_history(None, "No run selected." if self.runs.row_count() else
                                     "The curves of a training appear here while it runs.")
             return
-        record = self.runs._records.get(run_id)
+        record = self.runs.record(run_id)
         caption = record_name(record) if record else "This run"
         if history is None:
             caption += " (its history file is missing)"
