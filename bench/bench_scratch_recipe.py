@@ -43,8 +43,8 @@ def app_recipe(train_folder: Path, held_out, seed: int, work: Path, changes=None
     from mbv2gui.core.training.train import train
 
     started = time.monotonic()
-    config = TrainConfig(image_size=SIZE, alpha=ALPHA, weights="none", seed=seed,
-                         **(changes or {}))
+    config = TrainConfig(**{"image_size": SIZE, "alpha": ALPHA, "weights": "none",
+                            "seed": seed, **(changes or {})})
     run = train(train_folder, config, run_dir=work / f"run-{seed}")
     seconds = time.monotonic() - started
     m = run.metrics

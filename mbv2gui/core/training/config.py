@@ -27,7 +27,7 @@ class TrainConfig:
     time_budget_s: float | None = None
     fine_tune_epochs: int = 0
     fine_tune_blocks: int = 3
-    learning_rate: float | None = None  # None: 1e-3 head, 1e-4 fine-tune, 5e-3 from scratch
+    learning_rate: float | None = None  # None: 1e-3 head, 1e-4 fine-tune, 2e-3 from scratch
     batch_size: int = 32
     val_split: float = 0.2
     seed: int = 0
@@ -38,7 +38,12 @@ class TrainConfig:
     augment_shift: bool = True
     augment_zoom: bool = True
     class_weights: bool = True
-    early_stopping_patience: int | None = None  # None: 10 head, 5 fine-tune, epochs/3 scratch
+    # None: 10 head, 5 fine-tune; none from scratch, whose schedule is fixed in advance and
+    # ends on its last epoch's weights (no epoch picked on the validation images).
+    early_stopping_patience: int | None = None
+    # Share of a true label's probability spread over the others (Szegedy et al. 2016).
+    # None: 0.1 from scratch, none on pretrained features.
+    label_smoothing: float | None = None
     bn_momentum: float = 0.9  # not Keras' 0.999: see core/training/model.py
     teacher_path: str | None = None
     distill_temperature: float = 4.0

@@ -63,19 +63,28 @@ class EpochLoop:
                                    _weighted_mean(accuracies, sizes), learning_rate(), wait,
                                    resize_schedule)
             epoch += 1
-            if wait >= s.patience(self.phase):
+            patience = s.patience(self.phase)
+            if patience is not None and wait >= patience:
                 s.early_stopped = True
                 # What `mbv2gui train` and the Train view say in words (run_names.py).
                 s.early_stop = {"epoch": len(s.history["epoch"]),
                                 "epochs": self.epochs + s.epoch_offset,
-                                "patience": s.patience(self.phase),
+                                "patience": patience,
                                 "validated": s.history["val_loss"][-1] is not None}
                 break
         if self.planner.budget_s is not None:
             s.note_budget(self.planner, epoch, self.epochs)
-        if self.best_weights is not None:
+        if self.best_weights is not None and self._keeps_best():
             self.model.set_weights(self.best_weights)
+        elif s.history["epoch"]:  # the last epoch's weights are the model
+            s.best_row = len(s.history["epoch"]) - 1
         s.best_score = self.best
+
+    def _keeps_best(self) -> bool:
+        """The best epoch on validation is kept with early stopping, and when Stop ended the
+        phase (its last epochs may be mid-schedule); a fixed schedule ends on its last epoch:
+        choosing an epoch on the validation images would flatter their figure."""
+        return self.s.patience(self.phase) is not None or self.s.stopped_by_user
 
     def _epoch_end(self, epoch, epoch_start, loss, accuracy, learning_rate, wait,
                    resize_schedule) -> int:

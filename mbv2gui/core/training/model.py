@@ -178,17 +178,19 @@ def build_head_model(feature_dim: int, head: Head):
 
 
 # ------------------------------------------------------------------- training-time pieces
-def targets_loss(n_classes: int, with_teacher: bool, temperature: float, alpha: float):
+def targets_loss(n_classes: int, with_teacher: bool, temperature: float, alpha: float,
+                 label_smoothing: float = 0.0):
     """(loss, accuracy) over targets laid out as [one-hot labels | teacher's softened
-    probabilities]: cross-entropy with the labels, mixed with the KL divergence from the
-    teacher's softened answer when there is one (Hinton et al.; scaled by T² as usual)."""
+    probabilities]: cross-entropy with the labels (smoothed by `label_smoothing`), mixed with
+    the KL divergence from the teacher's softened answer when there is one (Hinton et al.;
+    scaled by T² as usual)."""
     k = keras()
     ops = k.ops
     eps = 1e-7
 
     def loss(y, q):
         onehot = y[:, :n_classes]
-        hard = k.losses.categorical_crossentropy(onehot, q)
+        hard = k.losses.categorical_crossentropy(onehot, q, label_smoothing=label_smoothing)
         if not with_teacher:
             return hard
         soft = y[:, n_classes:]
