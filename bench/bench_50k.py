@@ -2,8 +2,8 @@
 time budget, a pretrained-path training (features + head), evaluation and suggestions for 5,000
 unlabeled images, each step in its own process, timed, with its peak RSS. Prints JSON.
 
-The full run (about an hour on 2 cores: the scratch training alone takes its 15-minute budget
-plus the decoding of 45,000 images):
+The full run (about half an hour on 2 quiet cores, most of it the scratch training's 15-minute
+budget plus the decoding of 45,000 images before it):
 
     cd <repo> && /work/main/.venv/bin/python bench/bench_50k.py /tmp/mbv2gui-bench-50k
 
@@ -12,7 +12,8 @@ A small try: `... bench/bench_50k.py /tmp/mbv2gui-bench-50k-small -n 2000 --budg
 The images are variants of cifar10-5k's 5,000 real photos (bench/real_looking_images.py), made
 once and reused; the project (FOLDER/bench.mbv2) is made again on every run. A tenth of the
 images (every tenth id: 5,000 of 50,000) is unlabeled through the store's API after the import,
-for the suggestions. 96 px, alpha 0.35. The pretrained path's weights file is a random-init
+for the suggestions. Above 5,000 images the variants of one photo fall in both the training and
+the validation images: read the accuracies as a check that training worked, not as a score. 96 px, alpha 0.35. The pretrained path's weights file is a random-init
 MobileNetV2 backbone in Keras' legacy h5 ImageNet layout (tests/helpers_images.py): there is no
 network here, so ImageNet's real file cannot be downloaded; its speed and memory are what
 ImageNet's would cost, its accuracy is not. Each step's peak RSS is its process's (and any
