@@ -49,7 +49,8 @@ def app_recipe(train_folder: Path, held_out, seed: int, work: Path, changes=None
     seconds = time.monotonic() - started
     m = run.metrics
     return {"seed": seed, "test_accuracy": round(held_out_accuracy(run, held_out), 4),
-            "val_accuracy": m["val_accuracy"], "epochs": m["epochs"],
+            "val_accuracy": m["val_accuracy"], "train_accuracy": m["accuracy"],
+            "epochs": m["epochs"],
             "best_epoch": m["best_epoch"], "stopped_early": m["stopped_early"],
             "trained_on": sum(m["counts"]["train"].values()),
             "validation_images": sum(m["counts"]["validation"].values()),
