@@ -5,7 +5,7 @@ unlabeled images, each step in its own process, timed, with its peak RSS. Prints
 The full run (about half an hour on 2 quiet cores, most of it the scratch training's 15-minute
 budget plus the decoding of 45,000 images before it):
 
-    cd <repo> && /work/main/.venv/bin/python bench/bench_50k.py /tmp/mbv2gui-bench-50k
+    .venv/bin/python bench/bench_50k.py /tmp/mbv2gui-bench-50k
 
 A small try: `... bench/bench_50k.py /tmp/mbv2gui-bench-50k-small -n 2000 --budget 60s`.
 
