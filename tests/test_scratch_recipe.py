@@ -1,0 +1,123 @@
+"""The from-scratch recipe's mechanics: the schedule's length, the learning rate, label
+smoothing, and which epoch's weights a phase ends on. (Its accuracy is measured by
+bench/bench_scratch_recipe.py, never asserted here.)"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mbv2gui.core.training.config import TrainConfig
+from mbv2gui.core.training.loop import HISTORY_KEYS, EpochLoop
+from mbv2gui.core.training.train import (SCRATCH_LABEL_SMOOTHING, SCRATCH_LEARNING_RATE,
+                                         _Session, scratch_epochs)
+
+
+@pytest.mark.parametrize("images, epochs", [(10, 150), (120, 67), (160, 50), (3200, 50),
+                                            (50000, 50)])
+def test_the_scratch_schedule_sees_enough_images_and_at_least_50_epochs(images, epochs):
+    assert scratch_epochs(images, 32) == epochs
+
+
+class CountingModel:
+    """A model whose weights are the number of training steps taken so far."""
+
+    def __init__(self):
+        self.steps = 0
+
+    def get_weights(self):
+        return [self.steps]
+
+    def set_weights(self, weights):
+        self.steps = weights[0]
+
+
+class ScriptedSession:
+    """What the loop asks of a training session; validation follows a script."""
+
+    def __init__(self, val_accuracies, patience, stop_after_steps=None):
+        self.history = {key: [] for key in HISTORY_KEYS}
+        self.epoch_offset, self.best_row, self.best_score = 0, None, None
+        self.stopped_by_user, self.early_stopped, self.early_stop = False, False, None
+        self.script, self._patience = list(val_accuracies), patience
+        self.stop_after_steps, self.model = stop_after_steps, None
+
+    def should_stop(self):
+        return self.stop_after_steps is not None and self.model.steps >= self.stop_after_steps
+
+    def throttle(self, event):
+        pass
+
+    def report(self, event):
+        pass
+
+    def patience(self, phase):
+        return self._patience
+
+    def validate(self):
+        return 1.0 - self.script[0], self.script.pop(0)
+
+
+def run_loop(val_accuracies, patience, stop_after_steps=None):
+    """Runs len(val_accuracies) epochs of one step each; returns (session, model)."""
+    session = ScriptedSession(val_accuracies, patience, stop_after_steps)
+    model = session.model = CountingModel()
+
+    def step(x, y, w):
+        model.steps += 1
+        return 0.5, 0.5
+
+    EpochLoop(session, "scratch", model, len(val_accuracies), 1).run(
+        lambda epoch: [(0, [0], 0)], step, lambda: 1e-3)
+    return session, model
+
+
+def test_a_fixed_schedule_ends_on_its_last_epoch_not_the_best_on_validation():
+    session, model = run_loop([0.3, 0.9, 0.6, 0.7], patience=None)
+    assert model.steps == 4  # the last epoch's weights, though epoch 2 scored best
+    assert session.best_row == 3 and not session.early_stopped
+
+
+def test_with_early_stopping_the_best_epoch_on_validation_is_kept():
+    session, model = run_loop([0.3, 0.9, 0.6, 0.7, 0.5, 0.4], patience=2)
+    assert session.early_stopped and len(session.history["epoch"]) == 4
+    assert model.steps == 2 and session.best_row == 1
+
+
+def test_stop_keeps_the_best_epoch_even_on_a_fixed_schedule():
+    """Stopped mid-schedule, the last epoch may sit at a high learning rate: the best is kept."""
+    session, model = run_loop([0.3, 0.9, 0.6, 0.7], patience=None, stop_after_steps=3)
+    assert session.stopped_by_user and len(session.history["epoch"]) == 3
+    assert model.steps == 2 and session.best_row == 1
+
+
+def session_with(config: TrainConfig) -> _Session:
+    """A session's settings without building a model (enough for its per-phase choices)."""
+    session = object.__new__(_Session)
+    session.config = config
+    return session
+
+
+def test_scratch_defaults_differ_from_the_head_s():
+    session = session_with(TrainConfig(weights="none"))
+    assert session.patience("scratch") is None
+    assert session.patience("head") == 10 and session.patience("fine_tune") == 5
+    assert session.label_smoothing("scratch") == SCRATCH_LABEL_SMOOTHING > 0
+    assert session.label_smoothing("head") == 0.0
+    assert SCRATCH_LEARNING_RATE == 2e-3
+    chosen = session_with(TrainConfig(weights="none", early_stopping_patience=7,
+                                      label_smoothing=0.0))
+    assert chosen.patience("scratch") == 7 and chosen.label_smoothing("scratch") == 0.0
+
+
+def test_label_smoothing_softens_the_loss_of_a_sure_answer():
+    from mbv2gui.core.training import model as M
+
+    truth = np.array([[1.0, 0.0, 0.0]], dtype=np.float32)
+    sure = np.array([[0.999, 0.0005, 0.0005]], dtype=np.float32)
+    plain, _ = M.targets_loss(3, False, 4.0, 0.3)
+    smoothed, _ = M.targets_loss(3, False, 4.0, 0.3, label_smoothing=0.1)
+    # A sure right answer costs almost nothing with hard labels, and more with smoothed ones,
+    # which is what keeps a small training set from pushing the answers to 100%.
+    assert float(np.asarray(plain(truth, sure))[0]) < 0.01
+    assert float(np.asarray(smoothed(truth, sure))[0]) > 0.2
