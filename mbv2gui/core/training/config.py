@@ -14,6 +14,11 @@ from dataclasses import dataclass
 
 # The input sizes offered (the Train form's "Image size", the preflight's suggestion).
 INPUT_SIZES = (32, 64, 96, 128, 160, 192, 224)
+# The smallest size the app ever suggests, even for smaller pictures: MobileNetV2 shrinks an
+# image 32-fold, so a 32 px input leaves it one pixel of features. From scratch on cifar10-5k's
+# 32 px photos (1,000 held out, bench/bench_scratch_recipe.py): 37% at 32 px, 58% at 64 px
+# (with 2.25x the epochs, the same computing), 59% at 96 px.
+SMALLEST_SUGGESTED_SIZE = 96
 
 
 @dataclass
@@ -44,6 +49,9 @@ class TrainConfig:
     # Share of a true label's probability spread over the others (Szegedy et al. 2016).
     # None: 0.1 from scratch, none on pretrained features.
     label_smoothing: float | None = None
+    # Decoupled weight decay (AdamW, Loshchilov & Hutter) on the kernels, not on BatchNorm or
+    # biases. None: 0.05 from scratch, none on pretrained features (the head has its `l2`).
+    weight_decay: float | None = None
     bn_momentum: float = 0.9  # not Keras' 0.999: see core/training/model.py
     teacher_path: str | None = None
     distill_temperature: float = 4.0

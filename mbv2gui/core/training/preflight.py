@@ -135,25 +135,26 @@ def input_size_suggestion(sides: list[int], image_size: int, alpha: float = 0.35
                           from_scratch: bool = False) -> Problem | None:
     """A suggestion, never a change: when three quarters of the images (`sides`: each one's
     longer side in pixels) are smaller than the chosen input size, the smallest offered size
-    that holds them, and what enlarging costs (a 32 px picture at 96 px: 9× the computing for
-    no detail it has). With pretrained weights only sizes ImageNet weights exist for."""
-    from mbv2gui.core.training.config import INPUT_SIZES
+    that holds them, but never under SMALLEST_SUGGESTED_SIZE (enlarging a 32 px picture to
+    96 px adds no detail, yet the network needs the room), and what the larger size costs.
+    With pretrained weights only sizes ImageNet weights exist for."""
+    from mbv2gui.core.training.config import INPUT_SIZES, SMALLEST_SUGGESTED_SIZE
     from mbv2gui.core.training.weights import imagenet_supported
 
     if not sides:
         return None
     most = sorted(sides)[math.ceil(len(sides) * 0.75) - 1]  # 3/4 are this size or less
-    fitting = [s for s in INPUT_SIZES if s >= most and (from_scratch or
-                                                         imagenet_supported(alpha, s))]
+    fitting = [s for s in INPUT_SIZES if s >= max(most, SMALLEST_SUGGESTED_SIZE) and
+               (from_scratch or imagenet_supported(alpha, s))]
     suggested = min(fitting, default=None)
     if suggested is None or suggested >= image_size:
         return None
     cost = (image_size / suggested) ** 2
     return Problem("small_images", (
         f"Most of the images are {most} px or smaller across, and training enlarges them to "
-        f"{image_size} px: about {cost:.0f}× the computing, for no detail they do not have. "
-        f"An image size of {suggested} × {suggested} px (Advanced settings) would train "
-        "faster."))
+        f"{image_size} px: about {cost:.0f}× the computing of {suggested} px, for no detail "
+        f"they do not have. An image size of {suggested} × {suggested} px (Advanced settings) "
+        "would train faster."))
 
 
 def trains_from_scratch(config) -> bool:
