@@ -115,9 +115,10 @@ class TrainForm(QWidget):
         self.epochs_spin.setSpecialValueText("Automatic")
         self.epochs_spin.setToolTip("How many passes over the images, or how many minutes to "
                                     "train. Automatic: 30 passes for the classifier on ImageNet "
-                                    "features, more from scratch, and on many images a time "
-                                    "that suits their number; training stops early when it "
-                                    "stops improving.")
+                                    "features, stopping early when it stops improving; from "
+                                    "scratch at least 50 passes on a fixed schedule (stopping "
+                                    "early there cost accuracy); on many images a time that "
+                                    "suits their number.")
         self.epochs_unit = QComboBox()  # a number of epochs, or a time budget in minutes
         self.epochs_unit.setObjectName("epochsUnit")
         for key, title in EPOCH_UNITS:
