@@ -10,7 +10,7 @@ import pytest
 from mbv2gui.core.training.config import TrainConfig
 from mbv2gui.core.training.loop import HISTORY_KEYS, EpochLoop
 from mbv2gui.core.training.train import (SCRATCH_LABEL_SMOOTHING, SCRATCH_LEARNING_RATE,
-                                         _Session, scratch_epochs)
+                                         SCRATCH_WEIGHT_DECAY, _Session, scratch_epochs)
 
 
 @pytest.mark.parametrize("images, epochs", [(10, 150), (120, 67), (160, 50), (3200, 50),
@@ -104,10 +104,13 @@ def test_scratch_defaults_differ_from_the_head_s():
     assert session.patience("head") == 10 and session.patience("fine_tune") == 5
     assert session.label_smoothing("scratch") == SCRATCH_LABEL_SMOOTHING > 0
     assert session.label_smoothing("head") == 0.0
+    assert session.weight_decay("scratch") == SCRATCH_WEIGHT_DECAY > 0
+    assert session.weight_decay("head") == session.weight_decay("fine_tune") == 0.0
     assert SCRATCH_LEARNING_RATE == 2e-3
     chosen = session_with(TrainConfig(weights="none", early_stopping_patience=7,
-                                      label_smoothing=0.0))
+                                      label_smoothing=0.0, weight_decay=0.0))
     assert chosen.patience("scratch") == 7 and chosen.label_smoothing("scratch") == 0.0
+    assert chosen.weight_decay("scratch") == 0.0
 
 
 def test_label_smoothing_softens_the_loss_of_a_sure_answer():

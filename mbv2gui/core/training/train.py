@@ -37,6 +37,7 @@ from mbv2gui.core.training.loop import HISTORY_KEYS, EpochLoop
 # it trailed 2e-3 on real photos (bench/bench_scratch_recipe.py).
 SCRATCH_LEARNING_RATE = 2e-3
 SCRATCH_LABEL_SMOOTHING = 0.1
+SCRATCH_WEIGHT_DECAY = 0.05
 
 
 def scratch_epochs(train_images: int, batch_size: int) -> int:
@@ -272,7 +273,10 @@ class _Session:
                                              self.label_smoothing(phase))
         with self.strategy.scope():
             schedule = self.M.warmup_cosine(learning_rate, epochs * steps)
-            optimizer = self.k.optimizers.Adam(schedule)
+            decay = self.weight_decay(phase)
+            optimizer = self.k.optimizers.Adam(schedule, weight_decay=decay or None)
+            if decay:  # kernels only: decaying BatchNorm's scale and shift only hurts
+                optimizer.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
             if self.k.mixed_precision.global_policy().name == "mixed_float16":
                 # float16 gradients underflow without loss scaling (GPU only; see tfsetup)
                 optimizer = self.k.optimizers.LossScaleOptimizer(optimizer)
@@ -355,6 +359,11 @@ class _Session:
         if self.config.label_smoothing is not None:
             return float(self.config.label_smoothing)
         return SCRATCH_LABEL_SMOOTHING if phase == "scratch" else 0.0
+
+    def weight_decay(self, phase: str) -> float:
+        if self.config.weight_decay is not None:
+            return float(self.config.weight_decay)
+        return SCRATCH_WEIGHT_DECAY if phase == "scratch" else 0.0
 
     # ---------------------------------------------------------------- data
     def indices(self, split: str) -> list[int]:
