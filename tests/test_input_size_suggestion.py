@@ -19,9 +19,9 @@ def test_32_px_photos_at_224_px_are_said_to_cost_5_times_96_px(tmp_path):
     [small] = [p for p in problems if p.kind == "small_images"]
     assert not small.blocking
     assert small.text == ("Most of the images are 32 px or smaller across, and training enlarges "
-                          "them to 224 px: about 5× the computing of 96 px, for no detail they "
-                          "do not have. An image size of 96 × 96 px (Advanced settings) would "
-                          "train faster.")
+                          "them to 224 px: about 5× the computing of 96 px, and no detail is "
+                          "gained. An image size of 96 × 96 px (Advanced settings) would train "
+                          "faster.")
 
 
 def test_nothing_under_96_px_is_suggested_even_for_32_px_photos(tmp_path):

@@ -152,8 +152,8 @@ def input_size_suggestion(sides: list[int], image_size: int, alpha: float = 0.35
     cost = (image_size / suggested) ** 2
     return Problem("small_images", (
         f"Most of the images are {most} px or smaller across, and training enlarges them to "
-        f"{image_size} px: about {cost:.0f}× the computing of {suggested} px, for no detail "
-        f"they do not have. An image size of {suggested} × {suggested} px (Advanced settings) "
+        f"{image_size} px: about {cost:.0f}× the computing of {suggested} px, and no detail "
+        f"is gained. An image size of {suggested} × {suggested} px (Advanced settings) "
         "would train faster."))
 
 
