@@ -33,9 +33,10 @@ from mbv2gui.core.training.config import TrainConfig
 from mbv2gui.core.training.loop import HISTORY_KEYS, EpochLoop
 
 
-# From scratch (bench/bench_scratch_recipe.py): the peak learning rate of the warm-up + cosine
-# schedule, the careful hand recipe's (5e-3 before, with early stopping, trailed it), label
-# smoothing and decoupled weight decay, each of which scored higher on held-out photos.
+# From scratch (bench/bench_scratch_recipe.py, cifar10-5k, 1,000 held-out photos, seed 0): the
+# careful hand recipe's peak learning rate with label smoothing and the longer fixed schedule
+# scored 59.2% where the old defaults (5e-3, 30 epochs, early stopping) scored 57.8%; weight
+# decay then gave 60.2%. The three-seed figures are in the README.
 SCRATCH_LEARNING_RATE = 2e-3
 SCRATCH_LABEL_SMOOTHING = 0.1
 SCRATCH_WEIGHT_DECAY = 0.05
