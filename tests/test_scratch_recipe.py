@@ -9,14 +9,20 @@ import pytest
 
 from mbv2gui.core.training.config import TrainConfig
 from mbv2gui.core.training.loop import HISTORY_KEYS, EpochLoop
-from mbv2gui.core.training.train import (SCRATCH_LABEL_SMOOTHING, SCRATCH_LEARNING_RATE,
-                                         SCRATCH_WEIGHT_DECAY, _Session, scratch_epochs)
+from mbv2gui.core.training.train import (SCRATCH_LABEL_SMOOTHING, SCRATCH_WEIGHT_DECAY,
+                                         _Session, scratch_epochs, scratch_learning_rate)
 
 
 @pytest.mark.parametrize("images, epochs", [(10, 150), (120, 67), (160, 50), (3200, 50),
                                             (50000, 50)])
 def test_the_scratch_schedule_sees_enough_images_and_at_least_50_epochs(images, epochs):
     assert scratch_epochs(images, 32) == epochs
+
+
+def test_a_short_schedule_peaks_higher():
+    """120 images for 67 epochs are 268 steps of 32: too few to get far at 2e-3."""
+    assert scratch_learning_rate(67 * 4) == 5e-3
+    assert scratch_learning_rate(50 * 100) == 2e-3
 
 
 class CountingModel:
@@ -106,7 +112,6 @@ def test_scratch_defaults_differ_from_the_head_s():
     assert session.label_smoothing("head") == 0.0
     assert session.weight_decay("scratch") == SCRATCH_WEIGHT_DECAY > 0
     assert session.weight_decay("head") == session.weight_decay("fine_tune") == 0.0
-    assert SCRATCH_LEARNING_RATE == 2e-3
     chosen = session_with(TrainConfig(weights="none", early_stopping_patience=7,
                                       label_smoothing=0.0, weight_decay=0.0))
     assert chosen.patience("scratch") == 7 and chosen.label_smoothing("scratch") == 0.0

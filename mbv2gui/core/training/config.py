@@ -32,7 +32,8 @@ class TrainConfig:
     time_budget_s: float | None = None
     fine_tune_epochs: int = 0
     fine_tune_blocks: int = 3
-    learning_rate: float | None = None  # None: 1e-3 head, 1e-4 fine-tune, 2e-3 from scratch
+    # None: 1e-3 head, 1e-4 fine-tune; from scratch 5e-3 on a short schedule, else 2e-3
+    learning_rate: float | None = None
     batch_size: int = 32
     val_split: float = 0.2
     seed: int = 0
