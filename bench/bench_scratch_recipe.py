@@ -54,8 +54,6 @@ def app_recipe(train_folder: Path, held_out, seed: int, work: Path, changes=None
             "best_epoch": m["best_epoch"], "stopped_early": m["stopped_early"],
             "trained_on": sum(m["counts"]["train"].values()),
             "validation_images": sum(m["counts"]["validation"].values()),
-            "final_model_trained_on": m.get("final_model_images",
-                                             sum(m["counts"]["train"].values())),
             "seconds": round(seconds, 1)}
 
 
