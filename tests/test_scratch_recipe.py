@@ -9,20 +9,25 @@ import pytest
 
 from mbv2gui.core.training.config import TrainConfig
 from mbv2gui.core.training.loop import HISTORY_KEYS, EpochLoop
-from mbv2gui.core.training.train import (SCRATCH_LABEL_SMOOTHING, SCRATCH_WEIGHT_DECAY,
-                                         _Session, scratch_epochs, scratch_learning_rate)
+from mbv2gui.core.training.scratch_recipe import (LABEL_SMOOTHING, OPTIMIZERS,
+                                                  build_optimizer, scratch_epochs,
+                                                  scratch_learning_rate)
+from mbv2gui.core.training.train import _Session
 
 
 @pytest.mark.parametrize("images, epochs", [(10, 150), (120, 67), (160, 50), (3200, 50),
                                             (50000, 50)])
 def test_the_scratch_schedule_sees_enough_images_and_at_least_50_epochs(images, epochs):
-    assert scratch_epochs(images, 32) == epochs
+    assert scratch_epochs(images) == epochs
 
 
-def test_a_short_schedule_peaks_higher():
-    """120 images for 67 epochs are 268 steps of 32: too few to get far at 2e-3."""
-    assert scratch_learning_rate(67 * 4) == 5e-3
-    assert scratch_learning_rate(50 * 100) == 2e-3
+def test_adam_peaks_higher_on_a_short_schedule_and_sgd_far_higher_on_any():
+    """120 images for 67 epochs are 268 steps of 32: too few for Adam to get far at 2e-3."""
+    assert scratch_learning_rate(67 * 4, "adam") == 5e-3
+    assert scratch_learning_rate(50 * 100, "adam") == 2e-3
+    assert scratch_learning_rate(67 * 4, "sgd") == scratch_learning_rate(50 * 100, "sgd") == 0.05
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        scratch_learning_rate(100, "adagrad")
 
 
 class CountingModel:
@@ -108,14 +113,36 @@ def test_scratch_defaults_differ_from_the_head_s():
     session = session_with(TrainConfig(weights="none"))
     assert session.patience("scratch") is None
     assert session.patience("head") == 10 and session.patience("fine_tune") == 5
-    assert session.label_smoothing("scratch") == SCRATCH_LABEL_SMOOTHING > 0
+    assert session.label_smoothing("scratch") == LABEL_SMOOTHING > 0
     assert session.label_smoothing("head") == 0.0
-    assert session.weight_decay("scratch") == SCRATCH_WEIGHT_DECAY > 0
+    assert session.optimizer("scratch") == "sgd"
+    assert session.optimizer("head") == session.optimizer("fine_tune") == "adam"
+    assert session.weight_decay("scratch") == OPTIMIZERS["sgd"].weight_decay > 0
     assert session.weight_decay("head") == session.weight_decay("fine_tune") == 0.0
     chosen = session_with(TrainConfig(weights="none", early_stopping_patience=7,
-                                      label_smoothing=0.0, weight_decay=0.0))
+                                      label_smoothing=0.0, weight_decay=0.0, optimizer="adam"))
     assert chosen.patience("scratch") == 7 and chosen.label_smoothing("scratch") == 0.0
-    assert chosen.weight_decay("scratch") == 0.0
+    assert chosen.weight_decay("scratch") == 0.0 and chosen.optimizer("scratch") == "adam"
+    adam = session_with(TrainConfig(weights="none", optimizer="adam"))
+    assert adam.weight_decay("scratch") == OPTIMIZERS["adam"].weight_decay
+
+
+def test_the_optimizers_decay_kernels_but_not_batchnorm_or_biases():
+    import keras
+
+    model = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Conv2D(2, 3),
+                              keras.layers.BatchNormalization(), keras.layers.Flatten(),
+                              keras.layers.Dense(2)])
+    for name, kind in (("sgd", keras.optimizers.SGD), ("adam", keras.optimizers.Adam)):
+        optimizer = build_optimizer(keras, name, 0.0, 1e-2)
+        assert isinstance(optimizer, kind) and optimizer.weight_decay == 1e-2
+        optimizer.build(model.trainable_variables)
+        decayed = {v.path.split("/")[-1] for v in model.trainable_variables
+                   if optimizer._use_weight_decay(v)}
+        assert decayed == {"kernel"}
+    assert build_optimizer(keras, "sgd", 0.0, 0.0).nesterov
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        build_optimizer(keras, "adagrad", 0.0, 0.0)
 
 
 def test_label_smoothing_softens_the_loss_of_a_sure_answer():
@@ -129,3 +156,17 @@ def test_label_smoothing_softens_the_loss_of_a_sure_answer():
     # which is what keeps a small training set from pushing the answers to 100%.
     assert float(np.asarray(plain(truth, sure))[0]) < 0.01
     assert float(np.asarray(smoothed(truth, sure))[0]) > 0.2
+
+
+def test_the_command_line_keeps_the_default_augmentations_unless_told_none():
+    import argparse
+
+    from mbv2gui.commands.train import add_arguments, config_from_args
+    from mbv2gui.core.training.config import AUGMENTATIONS
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    default, none = (config_from_args(parser.parse_args(["DATA", "--out", "RUN", *extra]))
+                     for extra in ([], ["--no-augment"]))
+    assert all(getattr(default, key) == getattr(TrainConfig(), key) for key in AUGMENTATIONS)
+    assert not any(getattr(none, key) for key in AUGMENTATIONS)

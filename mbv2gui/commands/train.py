@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args):
-    from mbv2gui.core.training.config import TrainConfig
+    from mbv2gui.core.training.config import AUGMENTATIONS, TrainConfig
 
     if not 0 <= args.val_split < 1:
         raise UserError("--val-split must be at least 0 and below 1 (0.2 keeps a fifth of each "
@@ -69,13 +69,13 @@ def config_from_args(args):
         from mbv2gui.core.training.start_point import check_start_point
 
         check_start_point(args.weights, args.alpha, args.image_size)  # refused before any work
-    augment = not args.no_augment
+    # --no-augment turns every augmentation off; without it the defaults hold (TrainConfig)
+    no_augment = dict.fromkeys(AUGMENTATIONS, False) if args.no_augment else {}
     return TrainConfig(image_size=args.image_size, alpha=args.alpha, weights=args.weights,
                        epochs=args.epochs, time_budget_s=budget,
                        fine_tune_epochs=args.fine_tune_epochs,
                        val_split=args.val_split, seed=args.seed, batch_size=args.batch_size,
-                       augment_flip=augment, augment_rotation=augment, augment_shift=augment,
-                       augment_zoom=augment, teacher_path=args.teacher)
+                       teacher_path=args.teacher, **no_augment)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -31,33 +31,7 @@ from mbv2gui.core.runs import Run, new_run_id, prediction_row, record_in_project
 from mbv2gui.core.store.splits import ASSIGNED_SPLITS
 from mbv2gui.core.training.config import TrainConfig
 from mbv2gui.core.training.loop import HISTORY_KEYS, EpochLoop
-
-
-# From scratch (bench/bench_scratch_recipe.py, held-out photos): the peak learning rate of the
-# warm-up + cosine schedule. A short schedule needs the larger one: on sign-digits-mini (120
-# training images, 268 steps) 5e-3 scored 90% and 2e-3 81% (3 seeds); on cifar10-5k (3,200
-# images, 5,000 steps) the careful hand recipe's 2e-3 with this schedule scored 59.0% where the
-# old defaults (5e-3, 30 epochs, early stopping) scored 57.2% (3 seeds). 5e-3 was not tried
-# with the long schedule.
-SHORT_SCHEDULE_STEPS = 1000
-SHORT_SCHEDULE_LEARNING_RATE = 5e-3
-SCRATCH_LEARNING_RATE = 2e-3
-SCRATCH_LABEL_SMOOTHING = 0.1
-SCRATCH_WEIGHT_DECAY = 0.05
-
-
-def scratch_learning_rate(total_steps: int) -> float:
-    return SHORT_SCHEDULE_LEARNING_RATE if total_steps < SHORT_SCHEDULE_STEPS else \
-        SCRATCH_LEARNING_RATE
-
-
-def scratch_epochs(train_images: int, batch_size: int) -> int:
-    """At least 50 epochs, and about 8,000 images seen on small sets (67 epochs for 120
-    images), at most 150: a fixed schedule, not cut short by early stopping. 50 epochs on the
-    80% of the images the app trains on costs what 40 epochs on all of them cost, the careful
-    hand recipe's length (bench/bench_scratch_recipe.py); the schedule formerly gave 30 epochs
-    from 330 images, tuned on 160 images, and a few thousand real photos were left short."""
-    return int(min(150, max(50, round(8000 / max(1, train_images)))))
+from mbv2gui.core.training import scratch_recipe as recipe
 
 
 BUDGET_GROWTH = 4  # a time budget runs at most 4× the automatic epochs: more rarely helps
@@ -257,10 +231,10 @@ class _Session:
         self._phase("scratch", "Training the whole network from scratch")
         self._pixels()
         images = len(self.indices("train"))
-        epochs = c.epochs or scratch_epochs(images, c.batch_size)
+        epochs = c.epochs or recipe.scratch_epochs(images)
         steps = epochs * -(-images // self.global_batch)
-        self._fit_pixels("scratch", epochs, c.learning_rate or scratch_learning_rate(steps),
-                         None, grows=not c.epochs)
+        rate = c.learning_rate or recipe.scratch_learning_rate(steps, self.optimizer("scratch"))
+        self._fit_pixels("scratch", epochs, rate, None, grows=not c.epochs)
 
     def _fit_pixels(self, phase, epochs, learning_rate, best, grows) -> None:
         from mbv2gui.core.training.pipeline import augmenter, training_dataset
@@ -286,10 +260,8 @@ class _Session:
                                              self.label_smoothing(phase))
         with self.strategy.scope():
             schedule = self.M.warmup_cosine(learning_rate, epochs * steps)
-            decay = self.weight_decay(phase)
-            optimizer = self.k.optimizers.Adam(schedule, weight_decay=decay or None)
-            if decay:  # kernels only: decaying BatchNorm's scale and shift only hurts
-                optimizer.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
+            optimizer = recipe.build_optimizer(self.k, self.optimizer(phase), schedule,
+                                               self.weight_decay(phase))
             if self.k.mixed_precision.global_policy().name == "mixed_float16":
                 # float16 gradients underflow without loss scaling (GPU only; see tfsetup)
                 optimizer = self.k.optimizers.LossScaleOptimizer(optimizer)
@@ -371,12 +343,18 @@ class _Session:
     def label_smoothing(self, phase: str) -> float:
         if self.config.label_smoothing is not None:
             return float(self.config.label_smoothing)
-        return SCRATCH_LABEL_SMOOTHING if phase == "scratch" else 0.0
+        return recipe.LABEL_SMOOTHING if phase == "scratch" else 0.0
+
+    def optimizer(self, phase: str) -> str:
+        if self.config.optimizer is not None:
+            return self.config.optimizer
+        return recipe.SCRATCH_OPTIMIZER if phase == "scratch" else "adam"
 
     def weight_decay(self, phase: str) -> float:
         if self.config.weight_decay is not None:
             return float(self.config.weight_decay)
-        return SCRATCH_WEIGHT_DECAY if phase == "scratch" else 0.0
+        return recipe.optimizer_recipe(self.optimizer(phase)).weight_decay \
+            if phase == "scratch" else 0.0
 
     # ---------------------------------------------------------------- data
     def indices(self, split: str) -> list[int]:

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
 from mbv2gui.core.errors import UserError
 from mbv2gui.core.run_names import record_name
 from mbv2gui.core.training.budget import duration_words
-from mbv2gui.core.training.config import INPUT_SIZES, TrainConfig
+from mbv2gui.core.training.config import AUGMENTATIONS, INPUT_SIZES, TrainConfig
 from mbv2gui.core.training.weights import IMAGENET_ALPHAS, URL_VARIABLE, describe_weights
 from mbv2gui.gui.common import colors
 from mbv2gui.gui.shell.settings import settings
@@ -38,8 +38,8 @@ WEIGHT_CHOICES = (("auto", "Pretrained on ImageNet"),
                   ("file", "A weights file or model…"))
 MIRROR_KEY = "weightsUrl"  # app setting: where pretrained weights are downloaded from
 EPOCH_UNITS = (("epochs", "epochs"), ("minutes", "minutes"))
-AUGMENTATIONS = (("augment_flip", "Flip"), ("augment_rotation", "Rotate"),
-                 ("augment_shift", "Shift"), ("augment_zoom", "Zoom"))
+AUGMENTATION_TITLES = {"augment_flip": "Flip", "augment_rotation": "Rotate",
+                       "augment_shift": "Shift", "augment_zoom": "Zoom"}
 
 
 def default_config() -> TrainConfig:
@@ -139,8 +139,8 @@ class TrainForm(QWidget):
         augment_grid = QGridLayout()
         augment_grid.setContentsMargins(0, 0, 0, 0)
         augment_grid.setHorizontalSpacing(16)
-        for index, (key, title) in enumerate(AUGMENTATIONS):
-            check = QCheckBox(title)
+        for index, key in enumerate(AUGMENTATIONS):
+            check = QCheckBox(AUGMENTATION_TITLES[key])
             check.setToolTip("Show the network randomly changed copies of the training images "
                              "so that it learns what matters, not where or how big it is.")
             self.augment_checks[key] = check
