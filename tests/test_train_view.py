@@ -141,6 +141,12 @@ def test_settings_are_remembered_per_project(qtbot, context, tmp_path):
     view = open_view(qtbot, context)
     defaults = view.form.config()
     assert (defaults.image_size, defaults.alpha, defaults.weights) == (96, 0.35, "auto")
+    # Flips and shifts start ticked; rotations and zooms not, and their tooltips say why.
+    checks = view.form.augment_checks
+    assert [k for k, check in checks.items() if check.isChecked()] == ["augment_flip",
+                                                                       "augment_shift"]
+    assert "Off at first" in checks["augment_rotation"].toolTip()
+    assert "Off at first" not in checks["augment_flip"].toolTip()
     view.form.set_advanced_visible(True)
     view.form.epochs_spin.setValue(7)  # as typed by the person
     view.form.set_values(image_size=32, weights="none", val_split=0.3, seed=5,

@@ -40,6 +40,14 @@ MIRROR_KEY = "weightsUrl"  # app setting: where pretrained weights are downloade
 EPOCH_UNITS = (("epochs", "epochs"), ("minutes", "minutes"))
 AUGMENTATION_TITLES = {"augment_flip": "Flip", "augment_rotation": "Rotate",
                        "augment_shift": "Shift", "augment_zoom": "Zoom"}
+AUGMENTATION_HELP = ("Show the network randomly changed copies of the training images so that it "
+                     "learns what matters, not where or how big it is.")
+# Why rotations and zooms start unticked (bench/bench_scratch_recipe.py, cifar10-5k from scratch)
+_OFF_FOR_PHOTOS = (" Off at first: on everyday photos, taken upright and framed alike, it cost "
+                   "accuracy. Tick it when your objects appear at any {}.")
+AUGMENTATION_NOTES = {"augment_rotation": _OFF_FOR_PHOTOS.format("angle (micrographs, "
+                                                                 "top-down views)"),
+                      "augment_zoom": _OFF_FOR_PHOTOS.format("size")}
 
 
 def default_config() -> TrainConfig:
@@ -141,8 +149,7 @@ class TrainForm(QWidget):
         augment_grid.setHorizontalSpacing(16)
         for index, key in enumerate(AUGMENTATIONS):
             check = QCheckBox(AUGMENTATION_TITLES[key])
-            check.setToolTip("Show the network randomly changed copies of the training images "
-                             "so that it learns what matters, not where or how big it is.")
+            check.setToolTip(AUGMENTATION_HELP + AUGMENTATION_NOTES.get(key, ""))
             self.augment_checks[key] = check
             augment_grid.addWidget(check, index // 2, index % 2)
         augment_grid.setColumnStretch(2, 1)
