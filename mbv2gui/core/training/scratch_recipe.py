@@ -19,6 +19,8 @@ MIN_EPOCHS, MAX_EPOCHS, IMAGES_SEEN = 50, 150, 8000
 LABEL_SMOOTHING = 0.1
 # Adam's peak learning rate for a schedule under this many steps (see OptimizerRecipe).
 SHORT_SCHEDULE_STEPS = 1000
+# The batch size every rate below was measured with (see scratch_learning_rate).
+MEASURED_BATCH = 32
 
 
 @dataclass(frozen=True)
@@ -53,10 +55,15 @@ def optimizer_recipe(name: str) -> OptimizerRecipe:
     return OPTIMIZERS[name]
 
 
-def scratch_learning_rate(total_steps: int, optimizer: str = SCRATCH_OPTIMIZER) -> float:
+def scratch_learning_rate(total_steps: int, optimizer: str = SCRATCH_OPTIMIZER,
+                          batch_size: int = MEASURED_BATCH) -> float:
+    """The peak rate. A batch smaller than the one the rates were measured with gets a
+    proportionally smaller rate (its gradients are noisier; Goyal et al. 2017): SGD at 0.05 on
+    batches of 6 sent a test model's weights to NaN. Larger batches keep the measured rate."""
     recipe = optimizer_recipe(optimizer)
-    return recipe.short_schedule_learning_rate if total_steps < SHORT_SCHEDULE_STEPS else \
+    rate = recipe.short_schedule_learning_rate if total_steps < SHORT_SCHEDULE_STEPS else \
         recipe.learning_rate
+    return rate * min(1.0, batch_size / MEASURED_BATCH)
 
 
 def build_optimizer(keras, name: str, schedule, weight_decay: float):

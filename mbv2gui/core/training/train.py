@@ -233,7 +233,8 @@ class _Session:
         images = len(self.indices("train"))
         epochs = c.epochs or recipe.scratch_epochs(images)
         steps = epochs * -(-images // self.global_batch)
-        rate = c.learning_rate or recipe.scratch_learning_rate(steps, self.optimizer("scratch"))
+        rate = c.learning_rate or recipe.scratch_learning_rate(steps, self.optimizer("scratch"),
+                                                               self.global_batch)
         self._fit_pixels("scratch", epochs, rate, None, grows=not c.epochs)
 
     def _fit_pixels(self, phase, epochs, learning_rate, best, grows) -> None:
