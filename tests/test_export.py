@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from helpers_images import make_class_tree
+from helpers_images import DEFAULT_CLASSES, make_class_tree, make_image
 from mbv2gui.core.errors import JobCancelled, UserError
 from mbv2gui.core.export import FORMATS, MODEL_FILES, ExportError, export_run
 from mbv2gui.core.export.howto import HOWTO
@@ -19,6 +19,20 @@ from mbv2gui.core.export.verify import load_runner
 from mbv2gui.core.runs import Run
 
 SIZE = 32
+# The formats that round the weights (to 16-bit floats, or to 8 bits) promise the same top
+# answers (what the export checks and says); their probabilities move with the rounding, the
+# more so as the fixture's model, 12 epochs on 18 images, is not always sure of itself: seen up
+# to 0.025 for float16 and 0.13 for int8 on these images. The bounds catch a broken export.
+LOSSY_TOLERANCE = {"tflite-fp16": 0.05, "tflite-int8": 0.2}
+
+
+def _unseen_images() -> np.ndarray:
+    """4 images of the fixture's kinds but not among its files, as a user's new photos would
+    be. Not uniform noise: int8's value ranges are calibrated on the project's images, and on
+    noise, far outside them, a model this small answered near a tie that rounding moved by 0.4."""
+    kinds = list(DEFAULT_CLASSES.values())
+    return np.stack([np.asarray(make_image(*kinds[k % len(kinds)], size=SIZE, seed=900 + k))
+                     for k in range(4)]).astype(np.float32)
 
 
 @pytest.fixture(scope="module")
@@ -69,13 +83,15 @@ def test_every_format_exports_reloads_and_agrees(trained, shared_folder, fmt):
     assert not list(tmp_path.glob(".*partial*")), "the staging folder must be gone"
     assert [e for e in events if e["type"] == "progress"][-1]["done"] == 5
 
-    # Reloaded independently, on pixels it never saw, it answers like the app's own model.
-    pixels = np.random.default_rng(1).uniform(0, 255, (4, SIZE, SIZE, 3)).astype(np.float32)
+    # Reloaded independently, on images it never saw, it answers like the app's own model.
+    pixels = _unseen_images()
     reference = model(pixels, training=False).numpy()
     run, runtime = load_runner(fmt, tmp_path)
     exported = np.asarray(run(pixels))
     assert exported.shape == (4, 3) and runtime == result.agreement["runtime"]
-    assert np.abs(exported - reference).max() < (0.05 if fmt == "tflite-int8" else 1e-3)
+    if fmt in LOSSY_TOLERANCE:
+        assert (exported.argmax(axis=1) == reference.argmax(axis=1)).all()
+    assert np.abs(exported - reference).max() < LOSSY_TOLERANCE.get(fmt, 1e-3)
 
     # The card, the labels and the how-to, written for the exact file name.
     names = Run.load(run_dir).class_names

@@ -26,9 +26,10 @@ def test_adam_peaks_higher_on_a_short_schedule_and_sgd_far_higher_on_any():
     assert scratch_learning_rate(67 * 4, "adam") == 5e-3
     assert scratch_learning_rate(50 * 100, "adam") == 2e-3
     assert scratch_learning_rate(67 * 4, "sgd") == scratch_learning_rate(50 * 100, "sgd") == 0.05
-    # Smaller batches than the measured 32 get a proportionally smaller rate; larger keep it.
+    # With SGD, batches smaller than the measured 32 get a proportionally smaller rate.
     assert scratch_learning_rate(50 * 100, "sgd", batch_size=8) == pytest.approx(0.0125)
     assert scratch_learning_rate(50 * 100, "sgd", batch_size=128) == 0.05
+    assert scratch_learning_rate(50 * 100, "adam", batch_size=8) == 2e-3
     with pytest.raises(ValueError, match="unknown optimizer"):
         scratch_learning_rate(100, "adagrad")
 

@@ -57,13 +57,14 @@ def optimizer_recipe(name: str) -> OptimizerRecipe:
 
 def scratch_learning_rate(total_steps: int, optimizer: str = SCRATCH_OPTIMIZER,
                           batch_size: int = MEASURED_BATCH) -> float:
-    """The peak rate. A batch smaller than the one the rates were measured with gets a
-    proportionally smaller rate (its gradients are noisier; Goyal et al. 2017): SGD at 0.05 on
-    batches of 6 sent a test model's weights to NaN. Larger batches keep the measured rate."""
+    """The peak rate. With SGD, a batch smaller than the one the rates were measured with gets
+    a proportionally smaller rate (its gradients are noisier; Goyal et al. 2017): 0.05 on
+    batches of 6 sent a test model's weights to NaN. Larger batches keep the measured rate.
+    Adam scales its own steps by the gradients' size, so its rates stand as measured."""
     recipe = optimizer_recipe(optimizer)
     rate = recipe.short_schedule_learning_rate if total_steps < SHORT_SCHEDULE_STEPS else \
         recipe.learning_rate
-    return rate * min(1.0, batch_size / MEASURED_BATCH)
+    return rate * min(1.0, batch_size / MEASURED_BATCH) if optimizer == "sgd" else rate
 
 
 def build_optimizer(keras, name: str, schedule, weight_decay: float):
