@@ -7,12 +7,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from helpers_images import make_class_tree
+from mbv2gui.core.errors import UserError
 from mbv2gui.core.training.config import TrainConfig
 from mbv2gui.core.training.loop import HISTORY_KEYS, EpochLoop
 from mbv2gui.core.training.scratch_recipe import (LABEL_SMOOTHING, OPTIMIZERS,
                                                   build_optimizer, scratch_epochs,
                                                   scratch_learning_rate)
-from mbv2gui.core.training.train import _Session
+from mbv2gui.core.training.stopping_words import diverged_sentence, early_stop_sentence
+from mbv2gui.core.training.train import _Session, train
 
 
 @pytest.mark.parametrize("images, epochs", [(10, 150), (120, 67), (160, 50), (3200, 50),
@@ -70,17 +73,23 @@ class ScriptedSession:
         return self._patience
 
     def validate(self):
-        return 1.0 - self.script[0], self.script.pop(0)
+        accuracy = self.script.pop(0)  # None: no validation images
+        return (None, None) if accuracy is None else (1.0 - accuracy, accuracy)
 
 
-def run_loop(val_accuracies, patience, stop_after_steps=None):
-    """Runs len(val_accuracies) epochs of one step each; returns (session, model)."""
+def run_loop(val_accuracies, patience, stop_after_steps=None, losses=None, weights_after=None):
+    """Runs len(val_accuracies) epochs of one step each; returns (session, model). `losses`:
+    the loss of each step in turn (0.5 when not given); `weights_after`: {step: weights}."""
     session = ScriptedSession(val_accuracies, patience, stop_after_steps)
     model = session.model = CountingModel()
+    session.events = []
+    session.report = session.events.append
 
     def step(x, y, w):
         model.steps += 1
-        return 0.5, 0.5
+        loss = losses[model.steps - 1] if losses else 0.5
+        model.steps = (weights_after or {}).get(model.steps, model.steps)
+        return loss, 0.5
 
     EpochLoop(session, "scratch", model, len(val_accuracies), 1).run(
         lambda epoch: [(0, [0], 0)], step, lambda: 1e-3)
@@ -104,6 +113,67 @@ def test_stop_keeps_the_best_epoch_even_on_a_fixed_schedule():
     session, model = run_loop([0.3, 0.9, 0.6, 0.7], patience=None, stop_after_steps=3)
     assert session.stopped_by_user and len(session.history["epoch"]) == 3
     assert model.steps == 2 and session.best_row == 1
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_a_loss_that_is_no_longer_a_number_stops_and_keeps_the_last_finished_epoch(bad):
+    session, model = run_loop([0.3, 0.9, 0.6, 0.7], patience=None,
+                              losses=[0.5, 0.4, bad, 0.3])
+    assert session.diverged == {"epoch": 3, "epochs": 4, "kept": 2}
+    assert len(session.history["epoch"]) == 2 and session.best_row == 1
+    assert model.steps == 2  # epoch 2's weights, not the step that went wrong
+    said = [e["text"] for e in session.events if e.get("type") == "message"]
+    assert said == [diverged_sentence({"diverged": session.diverged})]
+
+
+def test_weights_that_overflow_on_an_epochs_last_step_are_not_kept():
+    """The loss is computed before the update: a last step that sends the weights to NaN shows
+    only in the weights (nor may validation score them)."""
+    session, model = run_loop([0.3, 0.9, 0.6], patience=None, weights_after={3: float("nan")})
+    assert session.diverged == {"epoch": 3, "epochs": 3, "kept": 2}
+    assert model.steps == 2 and len(session.history["epoch"]) == 2
+
+
+def test_without_validation_an_epoch_counts_once_the_next_step_computes():
+    """No validation images: an epoch's weights are only known to compute by the next step."""
+    session, model = run_loop([None, None, None], patience=None,
+                              losses=[0.5, 0.4, float("nan")])
+    assert session.diverged == {"epoch": 3, "epochs": 3, "kept": 1}
+    assert model.steps == 1 and len(session.history["epoch"]) == 1 and session.best_row == 0
+
+
+def test_early_stopping_keeps_its_best_epoch_when_a_later_one_diverges():
+    session, model = run_loop([0.3, 0.9, 0.6, 0.7], patience=3, losses=[0.5, 0.4, 0.3, float("nan")])
+    assert session.diverged["kept"] == 3 and model.steps == 2 and session.best_row == 1
+
+
+def test_the_divergence_sentence_says_which_epoch_is_kept_or_that_none_is():
+    later = diverged_sentence({"diverged": {"epoch": 7, "epochs": 50, "kept": 6}})
+    assert later.startswith("Stopped in epoch 7 of 50 because the training diverged")
+    assert "after epoch 6 is kept" in later and "larger batch size" in later
+    first = diverged_sentence({"diverged": {"epoch": 1, "epochs": 50, "kept": 0}})
+    assert "there is no model to keep" in first
+    assert early_stop_sentence({"diverged": {"epoch": 7, "epochs": 50, "kept": 6},
+                                "stopped_early": False}) == later
+
+
+def test_a_training_that_diverges_keeps_a_model_that_computes_or_says_there_is_none(tmp_path):
+    """One step an epoch; the schedule warms up from a tenth of the peak over the first step.
+    At a peak of 300 the first step (30) still computes and the second does not; at 1e30 the
+    first does not: its validation loss is NaN."""
+    make_class_tree(tmp_path / "data", ["red", "blue"], per_class=4, size=16)
+
+    def config(rate):
+        return TrainConfig(image_size=32, weights="none", epochs=10, batch_size=8,
+                           learning_rate=rate)
+    run = train(tmp_path / "data", config(300.0), run_dir=tmp_path / "run")
+    assert run.metrics["diverged"] == {"epoch": 2, "epochs": 10, "kept": 1}
+    assert run.metrics["epochs"] == 1 and np.isfinite(run.metrics["val_loss"])
+    probabilities = np.asarray(run.load_model()(np.zeros((2, 32, 32, 3), np.float32)))
+    assert np.isfinite(probabilities).all()
+    with pytest.raises(UserError, match="diverged.*no model to keep"):
+        train(tmp_path / "data", config(1e30), run_dir=tmp_path / "never")
+    assert not (tmp_path / "never").exists()
 
 
 def session_with(config: TrainConfig) -> _Session:

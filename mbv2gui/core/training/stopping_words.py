@@ -8,6 +8,8 @@ def early_stop_sentence(metrics: dict) -> str:
     """ "Stopped at epoch 126 of 150 because the validation accuracy had not improved for 12
     epochs; the best epoch, 114, is kept." "" when the run was not stopped early by itself."""
     m = metrics or {}
+    if m.get("diverged"):
+        return diverged_sentence(m)
     stop = m.get("early_stop")
     if m.get("stopped_early_by_user"):
         return ""
@@ -34,3 +36,15 @@ def budget_stop_sentence(metrics: dict) -> str:
     whose = "the automatic " if budget.get("automatic") else "the "
     return (f"Stopped at {whose}{duration_words(budget['seconds'])} budget after epoch "
             f"{budget['epoch']}.")
+
+
+def diverged_sentence(metrics: dict) -> str:
+    """ "Stopped in epoch 7 of 50 because the training diverged ... kept the model of epoch 6."
+    With no finished epoch to keep, the same sentence explains why there is no model."""
+    d = (metrics or {})["diverged"]
+    text = (f"Stopped in epoch {d['epoch']} of {d['epochs']} because the training diverged: its "
+            "loss grew too large to compute")
+    kept = (f"; the model as it was after epoch {d['kept']} is kept." if d["kept"]
+            else ", before any epoch had finished, so there is no model to keep.")
+    return (text + kept + " Training again with a larger batch size or another seed usually "
+            "avoids this.")

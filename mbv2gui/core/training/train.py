@@ -24,7 +24,7 @@ import numpy as np
 
 from mbv2gui.core.files.diskspace import (ensure_free, model_file_bytes, pixel_cache_bytes,
                                     said_in_words)
-from mbv2gui.core.errors import JobCancelled
+from mbv2gui.core.errors import JobCancelled, UserError
 from mbv2gui.core.jobs import Throttle, ignore_events, left_out, message, never_stop
 from mbv2gui.core.files.partial_outputs import building, sweep_partial_outputs
 from mbv2gui.core.runs import Run, new_run_id, prediction_row, record_in_project
@@ -32,6 +32,7 @@ from mbv2gui.core.store.splits import ASSIGNED_SPLITS
 from mbv2gui.core.training.config import TrainConfig
 from mbv2gui.core.training.loop import HISTORY_KEYS, EpochLoop
 from mbv2gui.core.training import scratch_recipe as recipe
+from mbv2gui.core.training.stopping_words import diverged_sentence
 
 
 BUDGET_GROWTH = 4  # a time budget runs at most 4× the automatic epochs: more rarely helps
@@ -121,7 +122,7 @@ class _Session:
         self.history["fine_tune_start_epoch"] = None
         self.store = self.features = self.teacher = None
         self.stopped_by_user = self.early_stopped = False
-        self.early_stop = None
+        self.early_stop = self.diverged = None
         self.best_row, self.best_score = None, None
         self.ok = np.ones(len(data.samples), dtype=bool)
         self.bad, self.final = set(), {}
@@ -142,7 +143,7 @@ class _Session:
         if self.weights.pretrained:
             self._features()
             self._head()
-            if config.fine_tune_epochs > 0 and not self.stopped_by_user:
+            if config.fine_tune_epochs > 0 and not (self.stopped_by_user or self.diverged):
                 try:
                     self._fine_tune()
                 except JobCancelled:  # stopped while preparing images: the head is kept
@@ -150,6 +151,8 @@ class _Session:
         else:
             self._scratch()
         if not self.history["epoch"]:
+            if self.diverged:
+                raise UserError(diverged_sentence({"diverged": self.diverged}))
             raise JobCancelled()
         wanted = self.indices("validation") + self.indices("test")
         self.final = dict(zip(wanted, self._probabilities(wanted)))
@@ -434,6 +437,7 @@ class _Session:
             "unreadable": len(self.data.unreadable),
             "stopped_early_by_user": self.stopped_by_user, "stopped_early": self.early_stopped,
             "early_stop": self.early_stop, "time_budget": self.time_budget,
+            "diverged": self.diverged,
         }
 
     def close(self) -> None:
