@@ -13,6 +13,11 @@ The recipes, both at 96 px, alpha 0.35, batch 32, from random weights:
          40 epochs, flip/rotation/shift/zoom, every training photo, no early stopping
 
     python bench/bench_scratch_recipe.py --data cifar --recipe app --seeds 0 1 2
+
+Time, with --time-epochs N: each recipe trains only N epochs (N >= 3), and its full length is
+estimated as those seconds plus its remaining epochs at the median of its later epochs' seconds
+(the first pays for tracing). Run the recipes one after the other, alone on the machine: two
+trainings sharing the cores time neither. The accuracy of such a run is not the recipe's.
 """
 
 from __future__ import annotations
@@ -37,24 +42,40 @@ SIZE, ALPHA, BATCH = 96, 0.35, 32
 HAND_EPOCHS, HAND_PEAK, HAND_WARMUP_EPOCHS = 40, 2e-3, 2
 
 
-def app_recipe(train_folder: Path, held_out, seed: int, work: Path, changes=None) -> dict:
+def app_recipe(train_folder: Path, held_out, seed: int, work: Path, changes=None,
+               time_epochs=None) -> dict:
     """`changes`: settings other than the defaults, {name: value} (for trying variants)."""
     from mbv2gui.core.training.config import TrainConfig
+    from mbv2gui.core.training.scratch_recipe import scratch_epochs
     from mbv2gui.core.training.train import train
 
     started = time.monotonic()
+    timed = {"epochs": time_epochs} if time_epochs else {}
     config = TrainConfig(**{"image_size": SIZE, "alpha": ALPHA, "weights": "none",
-                            "seed": seed, **(changes or {})})
+                            "seed": seed, **(changes or {}), **timed})
     run = train(train_folder, config, run_dir=work / f"run-{seed}")
     seconds = time.monotonic() - started
     m = run.metrics
-    return {"seed": seed, "test_accuracy": round(held_out_accuracy(run, held_out), 4),
-            "val_accuracy": m["val_accuracy"], "train_accuracy": m["accuracy"],
-            "epochs": m["epochs"],
-            "best_epoch": m["best_epoch"], "stopped_early": m["stopped_early"],
-            "trained_on": sum(m["counts"]["train"].values()),
-            "validation_images": sum(m["counts"]["validation"].values()),
-            "seconds": round(seconds, 1)}
+    trained_on = sum(m["counts"]["train"].values())
+    row = {"seed": seed, "test_accuracy": round(held_out_accuracy(run, held_out), 4),
+           "val_accuracy": m["val_accuracy"], "train_accuracy": m["accuracy"],
+           "epochs": m["epochs"],
+           "best_epoch": m["best_epoch"], "stopped_early": m["stopped_early"],
+           "trained_on": trained_on,
+           "validation_images": sum(m["counts"]["validation"].values()),
+           "seconds": round(seconds, 1)}
+    full = (changes or {}).get("epochs") or scratch_epochs(trained_on)
+    return row | _timing(seconds, run.history["seconds"], full) if time_epochs else row
+
+
+def _timing(seconds: float, epoch_seconds: list, full_epochs: int) -> dict:
+    """A short run's seconds, extended to the recipe's full length at its later epochs' pace."""
+    import statistics
+
+    pace = statistics.median(epoch_seconds[1:])
+    return {"epoch_seconds": [round(e, 1) for e in epoch_seconds], "full_epochs": full_epochs,
+            "estimated_full_seconds": round(seconds + (full_epochs - len(epoch_seconds)) * pace,
+                                            1)}
 
 
 def _decode(path: str):
@@ -65,7 +86,8 @@ def _decode(path: str):
         return np.asarray(image.convert("RGB").resize((SIZE, SIZE), Image.BILINEAR))
 
 
-def hand_recipe(train_folder: Path, held_out, seed: int, work: Path, changes=None) -> dict:
+def hand_recipe(train_folder: Path, held_out, seed: int, work: Path, changes=None,
+                time_epochs=None) -> dict:
     """The careful recipe, plain Keras only (its own decoding, fit, evaluate)."""
     if changes:
         raise SystemExit("--set changes the app's settings; the hand recipe is fixed")
@@ -94,22 +116,42 @@ def hand_recipe(train_folder: Path, held_out, seed: int, work: Path, changes=Non
     h = keras.layers.GlobalAveragePooling2D()(base(h))
     outputs = keras.layers.Dense(len(classes), activation="softmax")(keras.layers.Dropout(0.2)(h))
     model = keras.Model(inputs, outputs)
-    steps = -(-len(x) // BATCH)
+    steps, epochs = -(-len(x) // BATCH), time_epochs or HAND_EPOCHS
     warmup = HAND_WARMUP_EPOCHS * steps
     schedule = keras.optimizers.schedules.CosineDecay(
-        HAND_PEAK / 10, HAND_EPOCHS * steps - warmup, warmup_target=HAND_PEAK,
+        HAND_PEAK / 10, epochs * steps - warmup, warmup_target=HAND_PEAK,
         warmup_steps=warmup)
     model.compile(optimizer=keras.optimizers.Adam(schedule),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     data = (tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed)
             .batch(BATCH).prefetch(2))
-    model.fit(data, epochs=HAND_EPOCHS, verbose=0)
+    clock = epoch_clock()
+    model.fit(data, epochs=epochs, verbose=0, callbacks=[clock])
     seconds = time.monotonic() - started
     test_x = np.stack([_decode(p) for p, _ in held_out])
     truth = np.array([classes.index(c) for _, c in held_out])
     answers = model.predict(test_x, batch_size=64, verbose=0).argmax(axis=1)
-    return {"seed": seed, "test_accuracy": round(float(np.mean(answers == truth)), 4),
-            "epochs": HAND_EPOCHS, "trained_on": len(x), "seconds": round(seconds, 1)}
+    row = {"seed": seed, "test_accuracy": round(float(np.mean(answers == truth)), 4),
+           "epochs": epochs, "trained_on": len(x), "seconds": round(seconds, 1)}
+    return row | _timing(seconds, clock.seconds, HAND_EPOCHS) if time_epochs else row
+
+
+def epoch_clock():
+    """A Keras callback noting each epoch's seconds (Keras is imported only when it runs)."""
+    import keras
+
+    class Clock(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.started = time.monotonic()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.monotonic() - self.started)
+
+    return Clock()
 
 
 RECIPES = {"app": app_recipe, "hand": hand_recipe}
@@ -123,7 +165,12 @@ def main() -> None:
     parser.add_argument("--label", default="", help="a name for this measurement in the JSON")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="an app setting other than its default (a TrainConfig field)")
+    parser.add_argument("--time-epochs", type=int, default=None, metavar="N",
+                        help="time only: train N epochs (N >= 3) and estimate the full length")
     args = parser.parse_args()
+    if args.time_epochs is not None and args.time_epochs < 3:
+        parser.error("--time-epochs needs at least 3: the first is tracing, the hand recipe "
+                     "warms up over 2")
     changes = {name: json.loads(value) for name, value in
                (item.split("=", 1) for item in args.set)}
     folder, held, per_class = SETS[args.data]
@@ -132,12 +179,13 @@ def main() -> None:
         work = Path(temp)
         held_out = split_copy(DATASETS / folder, work, held, per_class, SPLIT_SEED)
         for seed in args.seeds:
-            rows.append(RECIPES[args.recipe](work / "train", held_out, seed, work, changes))
+            rows.append(RECIPES[args.recipe](work / "train", held_out, seed, work, changes,
+                                             args.time_epochs))
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
-    mean = {key: round(sum(r[key] for r in rows) / len(rows), 4)
-            for key in ("test_accuracy", "seconds")}
+    keys = ("estimated_full_seconds",) if args.time_epochs else ("test_accuracy", "seconds")
+    mean = {key: round(sum(r[key] for r in rows) / len(rows), 4) for key in keys}
     print(json.dumps({"bench": "scratch_recipe", "data": args.data, "recipe": args.recipe,
-                      "label": args.label, "changes": changes,
+                      "label": args.label, "changes": changes, "time_epochs": args.time_epochs,
                       "held_out_images": len(held_out),
                       "image_size": SIZE, "alpha": ALPHA, "cpu_count": os.cpu_count(),
                       "per_seed": rows, "mean": mean}))
