@@ -50,8 +50,8 @@ def test_status_says_epoch_of_epochs_and_estimating_first(qtbot):
             return False
 
     view._job = Running()
-    view._on_event({"type": "batch", "phase": "head", "epoch": 12, "epochs": 30, "step": 5,
-                    "steps": 11, "loss": 0.5, "images_per_second": 40.0})
+    view.job_status.on_event({"type": "batch", "phase": "head", "epoch": 12, "epochs": 30,
+                              "step": 5, "steps": 11, "loss": 0.5, "images_per_second": 40.0})
     text = view.status.text()
     assert "epoch 12 of 30" in text and ESTIMATING in text
     assert "batch" not in text  # the batch count is in the tooltip, not in the sentence

@@ -17,9 +17,8 @@ import sqlite3
 import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar,
-                               QPushButton, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea,
+                               QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from mbv2gui.core.training.preflight import Problem, check_training_data, trains_from_scratch
 from mbv2gui.core.run_names import record_name
@@ -27,18 +26,14 @@ from mbv2gui.gui.train.auto_retrain import retrain_controls
 from mbv2gui.gui.common import colors
 from mbv2gui.gui.common.notice_bar import NoticeBar
 from mbv2gui.gui.shell.jobrunner import TRAINING
-from mbv2gui.gui.train.run_summary import duration, percent, run_result
+from mbv2gui.gui.train.job_status import JobStatus
+from mbv2gui.gui.train.run_summary import run_result
 from mbv2gui.gui.train.problem_row import ProblemRow
 from mbv2gui.gui.train.runs_panel import RunsPanel
-from mbv2gui.gui.train.time_left import ESTIMATING, TimeLeft
 from mbv2gui.gui.train.train_form import TrainForm
 from mbv2gui.gui.train.train_plots import TrainPlots
 
 log = logging.getLogger(__name__)
-
-PHASE_TITLES = {"features": "Computing image features", "head": "Training the classifier",
-                "fine_tune": "Fine-tuning the network", "scratch": "Training from scratch"}
-
 
 class TrainView(QWidget):
     trainingStarted = Signal()
@@ -51,11 +46,8 @@ class TrainView(QWidget):
         self._job = None
         self._job_project = None  # the project file the running job trains on
         self._labels_changed = False
-        self._phase = ""
-        self._phase_started = time.monotonic()
         self._last_run_id = ""
         self._preflight_stale = False
-        self._time_left = TimeLeft()
         self._build()
         self._preflight_timer = QTimer(self)
         self._preflight_timer.setSingleShot(True)
@@ -88,13 +80,10 @@ class TrainView(QWidget):
         self.start_button.setObjectName("primaryButton")
         self.start_button.setMinimumHeight(34)
         self.start_button.clicked.connect(self._on_start_stop)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setTextVisible(False)
-        self.progress.setFixedHeight(8)
-        self.status = QLabel()
-        self.status.setObjectName("trainStatus")
-        self.status.setWordWrap(True)
+        self.plots = TrainPlots()
+        self.job_status = JobStatus(self.plots, lambda: self._job is not None
+                                    and not self._job.cancel_requested(), self)
+        self.progress, self.status = self.job_status.progress, self.job_status.status
         self.result = QLabel()
         self.result.setObjectName("trainResult")
         self.result.setWordWrap(True)
@@ -135,17 +124,8 @@ class TrainView(QWidget):
                              "border-right: 1px solid #dfe4ec; }"
                              " QWidget#trainControls { background: #ffffff; }")
 
-        self.plots = TrainPlots()
         self.runs = RunsPanel(self.context)
-        self.log = QPlainTextEdit()
-        self.log.setObjectName("trainLog")
-        self.log.setReadOnly(True)
-        self.log.setMaximumBlockCount(3000)
-        self.log.setPlaceholderText("What the training engine says appears here.")
-        # Readable: lines wrap instead of running off to the right, and the pane shows a dozen
-        # lines, not four (the curves above keep the larger share).
-        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
-        self.log.setMinimumHeight(12 * self.log.fontMetrics().lineSpacing())
+        self.log = self.job_status.log
         self.tabs = QTabWidget()
         self.tabs.addTab(self.runs, "Runs")
         self.tabs.addTab(self.log, "Log")
@@ -190,9 +170,7 @@ class TrainView(QWidget):
         self.form.save()
         self._labels_changed = False
         self.labels_notice.hide()
-        self._phase = ""
-        self._phase_started = time.monotonic()
-        self._time_left.reset("")
+        self.job_status.begin()
         self._job_project = project.path
         self.plots.start_live("Training… the curves fill in as the model learns.")
         self.log.appendPlainText(f"— Training started {time.strftime('%H:%M:%S')} "
@@ -207,8 +185,8 @@ class TrainView(QWidget):
 
     def _follow(self, job, on_finished, on_cancelled, status: str) -> None:
         """Makes `job` the view's job: its events, progress and end drive the view."""
-        job.event.connect(self._on_event)
-        job.progress.connect(self._on_progress)
+        job.event.connect(self.job_status.on_event)
+        job.progress.connect(self.job_status.on_progress)
         job.finished.connect(on_finished)
         job.failed.connect(self._on_failed)
         job.cancelled.connect(on_cancelled)
@@ -225,7 +203,7 @@ class TrainView(QWidget):
         from mbv2gui.gui.train.train_form import mirror_url
 
         config = self.form.config()
-        self._phase = "download"
+        self.job_status.begin("download")
         self._job_project = self.context.project.path
         self._follow(self.context.jobs.start(download_imagenet, config.alpha, config.image_size,
                                              base_url=mirror_url(),
@@ -270,7 +248,7 @@ class TrainView(QWidget):
         """Asks the training to stop; it keeps the best model trained so far."""
         if self.is_training():
             self._job.cancel()
-            self.status.setText("Stopping the download…" if self._phase == "download" else
+            self.status.setText("Stopping the download…" if self.job_status.phase == "download" else
                                 "Stopping… the best model so far is being saved.")
             self._update_controls()
 
@@ -376,7 +354,7 @@ class TrainView(QWidget):
         blocked = any(p.blocking for p in self.problems)
         if training:
             stopping = self._job.cancel_requested()
-            downloading = self._phase == "download"
+            downloading = self.job_status.phase == "download"
             self.start_button.setText("Stopping…" if stopping else
                                       "Cancel Download" if downloading else "Stop")
             self.start_button.setEnabled(not stopping)
@@ -397,63 +375,7 @@ class TrainView(QWidget):
         self.result.setStyleSheet(f"color: {color};")
         self.result.setVisible(bool(text))
 
-    # ----------------------------------------------------------------- job events
-    def _on_event(self, event: dict) -> None:
-        kind = event.get("type")
-        self.plots.on_event(event)
-        if kind == "phase":
-            self._phase = event.get("phase", "")
-            self._phase_started = time.monotonic()
-            self.log.appendPlainText(event.get("message") or PHASE_TITLES.get(self._phase, ""))
-            self.status.setText(PHASE_TITLES.get(self._phase, event.get("message", "")) + "…")
-        elif kind == "batch":
-            self._on_batch(event)
-        elif kind == "epoch":
-            self._on_epoch(event)
-        elif kind == "message":
-            level = event.get("level", "info")
-            prefix = {"warning": "Warning: ", "error": "Error: "}.get(level, "")
-            self.log.appendPlainText(prefix + str(event.get("text", "")))
-
-    def _on_progress(self, done: int, total, message: str) -> None:
-        if self._job is None or self._job.cancel_requested():
-            return
-        if total:
-            self.progress.setRange(0, 1000)
-            self.progress.setValue(int(1000 * done / max(1, total)))
-            if self._phase == "download":  # the message counts megabytes itself
-                self.status.setText(message)
-            else:
-                self.status.setText(f"{message or PHASE_TITLES.get(self._phase, 'Working')}: "
-                                    f"{done} of {total} images")
-
-    def _on_batch(self, event: dict) -> None:
-        if self._job is None or self._job.cancel_requested():
-            return
-        phase = event.get("phase", self._phase)
-        epoch, epochs = int(event.get("epoch") or 1), int(event.get("epochs") or 0)
-        step, steps = int(event.get("step") or 0), max(1, int(event.get("steps") or 1))
-        self.progress.setRange(0, 1000)
-        if epochs:  # the share of this phase's batches done
-            self.progress.setValue(int(1000 * ((epoch - 1) * steps + step) / (epochs * steps)))
-        left = self._time_left.update(phase, epoch, step, steps, epochs)
-        speed = event.get("images_per_second")
-        of_epochs = f" of {epochs}" if epochs else ""
-        parts = [f"{PHASE_TITLES.get(phase, 'Training')}: epoch {epoch}{of_epochs}"]
-        if isinstance(speed, (int, float)):
-            parts.append(f"{speed:.0f} images/s")
-        # "at most": early stopping may end it sooner.
-        parts.append(ESTIMATING if left is None else f"at most {duration(left)} left")
-        self.status.setText(" · ".join(parts))
-        self.status.setToolTip(f"Batch {step} of {steps} in this epoch.")
-
-    def _on_epoch(self, event: dict) -> None:
-        words = [f"Epoch {event.get('epoch')} of {event.get('epochs')}",
-                 f"loss {event.get('loss', 0):.3f}", f"accuracy {percent(event.get('accuracy'))}"]
-        if event.get("val_accuracy") is not None:
-            words.append(f"validation accuracy {percent(event.get('val_accuracy'))}")
-        self.log.appendPlainText(", ".join(words))
-
+    # ----------------------------------------------------------------- job end
     def _end_job(self) -> bool:
         """Clears the job; True when its result belongs to the project shown now."""
         ours = (self.context.project is not None
