@@ -263,6 +263,7 @@ def test_failure_is_a_sentence(qtbot, context, tmp_path):
         assert view.start_training()
     assert ended.args == ["failed"]
     assert "gone.h5 does not exist" in view.result.text()
+    assert view.plots.caption.text().startswith("This training failed")  # not "Training…"
     assert view.start_button.text() == "Start Training" and view.start_button.isEnabled()
     assert context.project.runs() == []
 

@@ -420,6 +420,7 @@ class TrainView(QWidget):
             self.log.appendPlainText(f"{message}\n{detail}".rstrip())
         elif ours:
             self._set_result(message, "error")
+            self.plots.caption.setText("This training failed; the curves show how far it got.")
             self.log.appendPlainText(f"Error: {message}")
             if detail:
                 self.log.appendPlainText(detail.rstrip())
@@ -434,6 +435,7 @@ class TrainView(QWidget):
         if ours:
             self._set_result("Training was stopped before its first epoch ended, so no model "
                              "was saved.", "warning")
+            self.plots.caption.setText("Stopped before its first epoch ended; nothing saved.")
             self.log.appendPlainText("— Stopped before the first epoch ended; nothing saved. —")
         self._labels_changed = False
         self._update_controls()
