@@ -2,8 +2,8 @@
 
 A few images (up to CARD_LIMIT files) become cards: the picture with a Grad-CAM heat map over
 it, the top classes with confidence bars, "Uncertain" below the threshold, and "Add to project
-as <class>". A folder or a bigger drop goes to a sortable table that fills as the job runs,
-with Cancel and "Export CSV…". Everything that reads files or runs the model is a job
+as <class>" (gui/predict/cards_page.py). A folder or a bigger drop goes to a sortable table
+that fills as the job runs, with Cancel and "Export CSV…" (batch_results.py). Everything that reads files or runs the model is a job
 (mbv2gui.core.inference.prediction_jobs) in the one job runner; TensorFlow never loads on the GUI thread.
 
 The run selector follows `context.currentRunChanged` and sets it. The uncertainty threshold,
@@ -15,19 +15,16 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFrame, QHBoxLayout, QLabel,
-                               QProgressBar, QPushButton, QScrollArea,
-                               QSlider, QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel,
+                               QPushButton, QSlider, QStackedWidget, QVBoxLayout, QWidget)
 
 from mbv2gui.core.errors import UserError
-from mbv2gui.core.inference.prediction_jobs import MAX_HEATMAPS, heatmap_for, predict_with_heatmaps
+from mbv2gui.core.inference.prediction_jobs import MAX_HEATMAPS, predict_with_heatmaps
 from mbv2gui.gui.predict.batch_results import BatchResults
 from mbv2gui.gui.predict.drop_zone_page import DropZonePage
 from mbv2gui.gui.common.file_dialogs import choose_image_files
-from mbv2gui.gui.common.flow_layout import FlowLayout
 from mbv2gui.gui.common.notice_bar import NoticeBar
-from mbv2gui.gui.predict.predict_commands import add_predicted_image
-from mbv2gui.gui.predict.prediction_card import PredictionCard
+from mbv2gui.gui.predict.cards_page import CardsPage
 from mbv2gui.gui.common.run_combo import RUN_PICKER_CAPTION, fill_run_combo, select_current_run
 
 # A drop of at most this many files (and no folder) becomes cards; anything bigger, a table.
@@ -73,11 +70,9 @@ class PredictView(QWidget):
         self.setAcceptDrops(True)
         self.run = None  # mbv2gui.core.runs.Run of the selected run
         self._runs: dict[str, object] = {}  # run id -> Run (keeps its loaded model)
-        self.cards: list[PredictionCard] = []
         self.card_job = None
         self._card_token = 0  # which card job's answers are wanted (a newer drop wins)
         self.last_paths: list[str] = []
-        self._heatmap_jobs: set = set()
         self._unsaved: dict = {}
         self._save_timer = QTimer(self)
         self._save_timer.setSingleShot(True)
@@ -87,8 +82,8 @@ class PredictView(QWidget):
         context.projectChanged.connect(lambda _project: self._on_project_changed())
         context.runsChanged.connect(self.reload_runs)
         context.currentRunChanged.connect(lambda _run_id: self._show_run())
-        context.imagesChanged.connect(lambda _ids: self._refresh_in_project())
-        context.classesChanged.connect(self._on_classes_changed)
+        context.imagesChanged.connect(lambda _ids: self.cards_page.refresh_in_project())
+        context.classesChanged.connect(lambda: self.cards_page.on_classes_changed())
         self._on_project_changed()
 
     # ----------------------------------------------------------------- layout
@@ -149,7 +144,13 @@ class PredictView(QWidget):
         self.empty_page.imagesRequested.connect(self.choose_images)
         self.empty_page.folderRequested.connect(self.choose_folder)
         self.pages.addWidget(self.empty_page)
-        self.pages.addWidget(self._build_cards_page())
+        self.cards_page = CardsPage(self.context, self.notice)
+        self.cards_page.shown.connect(self.predictionsShown)
+        self.cards_page.cancel_button.clicked.connect(self.cancel)
+        self.cards_page.clear_button.clicked.connect(self.clear)
+        self.cards_page.back_button.clicked.connect(lambda: self.pages.setCurrentIndex(BATCH))
+        self.cards_caption, self.back_button = self.cards_page.caption, self.cards_page.back_button
+        self.pages.addWidget(self.cards_page)
         self.batch = BatchResults(self.context)
         self.batch.openRequested.connect(lambda path: self.predict_paths([path]))
         batch_page = QWidget()
@@ -166,47 +167,6 @@ class PredictView(QWidget):
         layout.addWidget(self.notice)
         layout.addWidget(self.pages, 1)
 
-    def _build_cards_page(self) -> QWidget:
-        page = QWidget()
-        page.setObjectName("cardsPage")
-        self.cards_caption = QLabel()
-        self.cards_caption.setObjectName("cardsCaption")
-        self.cards_caption.setWordWrap(True)
-        self.cards_progress = QProgressBar()
-        self.cards_progress.setTextVisible(False)
-        self.cards_progress.setFixedHeight(8)
-        self.cards_progress.setMaximumWidth(220)
-        self.cards_cancel = QPushButton("Cancel")
-        self.cards_cancel.clicked.connect(self.cancel)
-        self.clear_button = QPushButton("Clear")
-        self.clear_button.setToolTip("Remove these predictions from the view (the files stay "
-                                     "where they are).")
-        self.clear_button.clicked.connect(self.clear)
-        header = QHBoxLayout()
-        header.setContentsMargins(14, 10, 14, 0)
-        self.back_button = QPushButton("← All Results")
-        self.back_button.setToolTip("Back to the table of the folder you predicted.")
-        self.back_button.clicked.connect(lambda: self.pages.setCurrentIndex(BATCH))
-        header.addWidget(self.back_button)
-        header.addWidget(self.cards_caption, 1)
-        header.addWidget(self.cards_progress)
-        header.addWidget(self.cards_cancel)
-        header.addWidget(self.clear_button)
-        self.canvas = QWidget()
-        self.canvas.setObjectName("cardsCanvas")
-        self.flow = FlowLayout(self.canvas)
-        self.flow.setContentsMargins(14, 12, 14, 14)
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("cardsScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setWidget(self.canvas)
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(header)
-        layout.addWidget(self.scroll, 1)
-        return page
-
     # ----------------------------------------------------------------- project and runs
     def _on_project_changed(self) -> None:
         self._save_timer.stop()
@@ -215,7 +175,7 @@ class PredictView(QWidget):
         self.batch.cancel()
         self._runs.clear()
         self.last_paths = []
-        self._clear_cards()
+        self.cards_page.clear()
         self._load_settings()
         self.reload_runs()
         self.pages.setCurrentIndex(EMPTY)
@@ -253,6 +213,7 @@ class PredictView(QWidget):
                 self._runs[record.id] = self.run
             except UserError as exc:
                 self.notice.show_notice(exc.message, level="error", detail=exc.detail)
+        self.cards_page.run = self.run
         self._set_empty_text()
         changed = (previous is not None and self.run is not None
                    and previous.run_id != self.run.run_id)
@@ -287,23 +248,21 @@ class PredictView(QWidget):
     def _on_threshold_changed(self, value: int) -> None:
         self.threshold_value.setText(f"{value}%")
         self._save_setting(THRESHOLD_KEY, self.threshold())
-        for card in self.cards:
-            card.set_threshold(self.threshold())
+        self.cards_page.set_threshold(self.threshold())
         self.batch.set_threshold(self.threshold())
-        self._caption_cards()
 
     def _on_heatmap_toggled(self, on: bool) -> None:
         self._save_setting(HEATMAP_KEY, bool(on))
         self.opacity_slider.setEnabled(on)
-        for card in self.cards:
-            card.set_heatmap_visible(on)
-            if on and card.heatmap is None and card.pixels is not None:
-                self._request_heatmap(card, card.row["class_index"])
+        self.cards_page.set_heatmap_visible(on)
 
     def _on_opacity_changed(self, value: int) -> None:
         self._save_setting(OPACITY_KEY, value / 100)
-        for card in self.cards:
-            card.set_opacity(value / 100)
+        self.cards_page.set_opacity(value / 100)
+
+    @property
+    def cards(self) -> list:
+        return self.cards_page.cards
 
     # ----------------------------------------------------------------- predicting
     def choose_images(self) -> None:
@@ -334,11 +293,11 @@ class PredictView(QWidget):
             self.batch.start(self.run, paths, TOP_K)
             return
         self.cancel()  # a batch that runs goes on: "All Results" shows it
-        self._clear_cards()
+        self.cards_page.clear()
         self.last_paths = list(paths)
         self.pages.setCurrentIndex(CARDS)
         self.cards_caption.setText(f"Predicting {len(paths)} image{'s' if len(paths) != 1 else ''}…")
-        self.cards_progress.setRange(0, 0)
+        self.cards_page.progress.setRange(0, 0)
         self._set_cards_running(True)
         # Heat maps are made with the cards even when hidden: turning them on is then instant.
         job = self.context.jobs.start_in_engine(predict_with_heatmaps, self.run, paths, top_k=TOP_K,
@@ -354,7 +313,7 @@ class PredictView(QWidget):
 
     def is_busy(self) -> bool:
         return ((self.card_job is not None and self.card_job.is_running())
-                or self.batch.is_running() or bool(self._heatmap_jobs))
+                or self.batch.is_running() or self.cards_page.is_making_heatmaps())
 
     def cancel(self) -> None:
         """Stops the card prediction, if one runs (its answers are dropped)."""
@@ -367,22 +326,19 @@ class PredictView(QWidget):
 
     def clear(self) -> None:
         self.cancel()
-        self._clear_cards()
+        self.cards_page.clear()
         self.last_paths = []
         self.pages.setCurrentIndex(EMPTY)
 
     def _set_cards_running(self, running: bool) -> None:
-        self.back_button.setVisible(self.batch.model.rowCount() > 0)
-        self.cards_progress.setVisible(running)
-        self.cards_cancel.setVisible(running)
-        self.clear_button.setVisible(not running)
+        self.cards_page.set_running(running, has_table=self.batch.model.rowCount() > 0)
 
     def _on_cards_progress(self, token: int, done: int, total, message: str) -> None:
         if token != self._card_token:
             return
         if total:
-            self.cards_progress.setRange(0, int(total))
-            self.cards_progress.setValue(done)
+            self.cards_page.progress.setRange(0, int(total))
+            self.cards_page.progress.setValue(done)
         if message:
             self.cards_caption.setText(message)
 
@@ -391,7 +347,8 @@ class PredictView(QWidget):
             return  # a cancelled or replaced job's late answer
         self.card_job = None
         self._set_cards_running(False)
-        self._make_cards(rows)
+        self.cards_page.show_rows(rows, self.threshold(), self.opacity_slider.value() / 100,
+                                  self.heatmap_check.isChecked())
 
     def _on_cards_failed(self, token: int, message: str, detail: str) -> None:
         if token != self._card_token:
@@ -407,110 +364,6 @@ class PredictView(QWidget):
             self.card_job = None
             self._set_cards_running(False)
             self.cards_caption.setText("Cancelled.")
-
-    def _make_cards(self, rows: list[dict]) -> None:
-        self._clear_cards()
-        names = list(self.run.class_names) if self.run is not None else []
-        colors = self._class_colors()
-        choices = self.context.project.class_names() if self.context.project else []
-        for row in rows:
-            card = PredictionCard(row, names, colors)
-            card.set_threshold(self.threshold())
-            card.set_opacity(self.opacity_slider.value() / 100)
-            card.set_heatmap_visible(self.heatmap_check.isChecked())
-            card.set_label_choices(choices)
-            card.heatmapRequested.connect(self._request_heatmap)
-            card.addRequested.connect(self.add_to_project)
-            self.flow.addWidget(card)
-            card.show()  # at once (a layout would show it only on the next event-loop turn)
-            self.cards.append(card)
-        self._refresh_in_project()
-        self._caption_cards()
-        self.predictionsShown.emit(len(self.cards))
-
-    def _caption_cards(self) -> None:
-        if not self.cards:
-            return
-        errors = sum(card.is_error() for card in self.cards)
-        uncertain = sum(card.is_uncertain() for card in self.cards)
-        parts = [f"{len(self.cards) - errors} image{'s' if len(self.cards) - errors != 1 else ''}"]
-        if uncertain:
-            parts.append(f"{uncertain} uncertain")
-        if errors:
-            parts.append(f"{errors} could not be read")
-        self.cards_caption.setText(" · ".join(parts) + ". Click a class to see where the model "
-                                   "looked for it; add an image to the project to teach it.")
-
-    def _clear_cards(self) -> None:
-        for card in self.cards:
-            self.flow.removeWidget(card)
-            card.deleteLater()
-        self.cards = []
-
-    def _class_colors(self) -> dict[str, str]:
-        project = self.context.project
-        return {c.name: c.color for c in project.classes()} if project is not None else {}
-
-    # ----------------------------------------------------------------- heat maps
-    def _request_heatmap(self, card: PredictionCard, class_index: int) -> None:
-        if self.run is None:
-            return
-        card.pending_class = class_index
-        job = self.context.jobs.start_in_engine(heatmap_for, self.run, card.path, class_index,
-                                                name="making a heat map")
-        job.ask_before_quit = False
-        self._heatmap_jobs.add(job)
-        job.finished.connect(lambda result, card=card: self._on_heatmap(card, result))
-        job.failed.connect(lambda message, _detail, card=card: self._on_heatmap_failed(card, message))
-        job.ended.connect(self._forget_heatmap_jobs)
-
-    def _forget_heatmap_jobs(self) -> None:
-        self._heatmap_jobs = {job for job in self._heatmap_jobs if job.is_running()}
-
-    def _on_heatmap(self, card: PredictionCard, result: dict) -> None:
-        if card in self.cards and card.pending_class == result["class_index"]:
-            card.set_heatmap(result["class_index"], result["heatmap"])
-
-    def _on_heatmap_failed(self, card: PredictionCard, message: str) -> None:
-        if card in self.cards:
-            card.heatmap_failed(message)
-
-    # ----------------------------------------------------------------- the project
-    def add_to_project(self, card: PredictionCard, label: str) -> None:
-        """Adds the card's image to the project as `label` (undoable)."""
-        if self.context.project is None:
-            return
-        try:
-            add_predicted_image(self.context, card.path, label)
-        except UserError as exc:
-            self.notice.show_notice(exc.message, level="error", detail=exc.detail)
-            return
-        card.set_in_project(label.strip(), added_here=True)
-        stack = self.context.undo_stack  # the add is the stack's last command now
-        self.notice.show_notice(f"Added {os.path.basename(card.path)} to the project as "
-                                f"“{label.strip()}”.", undo=(stack, stack.command(stack.index() - 1)))
-
-    def _refresh_in_project(self) -> None:
-        project = self.context.project
-        if project is None or not self.cards:
-            return
-        names = {c.id: c.name for c in project.classes()}
-        for card in self.cards:
-            digest = card.row.get("content_hash")
-            image_id = project.find_by_hash(digest) if digest else None
-            record = project.image(image_id) if image_id is not None else None
-            if record is None:
-                card.set_in_project(None)
-            else:
-                card.set_in_project(names.get(record.class_id, "unlabeled"), card.added_here)
-
-    def _on_classes_changed(self) -> None:
-        colors = self._class_colors()
-        choices = self.context.project.class_names() if self.context.project else []
-        for card in self.cards:
-            card.set_colors(colors)
-            card.set_label_choices(choices)
-        self._refresh_in_project()
 
     # ----------------------------------------------------------------- drops
     def dragEnterEvent(self, event) -> None:
