@@ -34,7 +34,7 @@ FEW_PER_CLASS = 50
 #    ~300 per class (an earlier recipe); with today's (core/training/scratch_recipe.py),
 #    cifar10-5k with 320 training photos per class scored 67.4% on 1,000 held-out photos (mean
 #    of 3 seeds, bench/bench_scratch_recipe.py), inside the 150+ range below; sign-digits-mini
-#    (5 very distinct classes, 30 each) scored 98-100%, so easy sets can do far better;
+#    (5 very distinct classes, 30 each) scored 96-100%, so easy sets can do far better;
 #  - a frozen MobileNetV2 head on ImageNet features with ~40 images per class is typically
 #    80–90% (Teachable Machine, Lobe and Keras' transfer-learning guide report the same range).
 # They are stated to the user as rough expectations, never as promises.
