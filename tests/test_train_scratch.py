@@ -81,16 +81,17 @@ def test_config_round_trips_through_json():
 
 
 def test_augmentation_varies_per_epoch_repeats_with_the_seed_and_can_be_off(tmp_path):
-    from mbv2gui.core.training.pipeline import PixelStore, augmenter, training_dataset
+    from mbv2gui.core.training.pipeline import PixelStore, augmenter, training_batches
 
     made = make_class_tree(tmp_path / "x", ["red"], per_class=4, size=32)
     store = PixelStore.build([str(p) for p in made["red"]], 32, tmp_path / "s.npy")
     index, y, w = np.arange(4), np.zeros((4, 1), np.float32), np.ones(4, np.float32)
 
     def epochs(config, count=2):
-        data, steps = training_dataset(store, index, y, w, 4, augmenter(config, 0), 0)
+        batches, steps = training_batches(store, index, y, w, 4, augmenter(config, 0), 0)
         assert steps == 1
-        return [np.concatenate([x.numpy() for x, _, _ in data]) for _ in range(count)]
+        return [np.concatenate([np.asarray(x) for x, _, _ in batches(epoch)])
+                for epoch in range(count)]
 
     first, second = epochs(TrainConfig())
     assert not np.allclose(first, second)  # a new augmentation every epoch

@@ -241,15 +241,15 @@ class _Session:
         self._fit_pixels("scratch", epochs, rate, None, grows=not c.epochs)
 
     def _fit_pixels(self, phase, epochs, learning_rate, best, grows) -> None:
-        from mbv2gui.core.training.pipeline import augmenter, training_dataset
+        from mbv2gui.core.training.pipeline import augmenter, training_batches
 
         c = self.config
         train = np.asarray(self.indices("train"))
-        data, _ = training_dataset(self.store, train, self._targets(train),
-                                   self._sample_weights(train), self.global_batch,
-                                   augmenter(c, c.seed), c.seed)
-        self._fit(phase, self.classifier, lambda epoch: iter(data), epochs, learning_rate,
-                  len(train), best, grows)
+        batches, _ = training_batches(self.store, train, self._targets(train),
+                                      self._sample_weights(train), self.global_batch,
+                                      augmenter(c, c.seed), c.seed)
+        self._fit(phase, self.classifier, batches, epochs, learning_rate, len(train), best,
+                  grows)
 
     def _fit(self, phase, model, batches, epochs, learning_rate, count, best=None,
              grows=False) -> None:
