@@ -19,6 +19,7 @@ from mbv2gui.core.store.project import Project
 from mbv2gui.gui.label.label_view import LabelView
 from mbv2gui.gui.shell.context import AppContext
 from mbv2gui.gui.shell.jobrunner import JobRunner
+from helpers_gui import shown
 
 
 @pytest.fixture
@@ -36,11 +37,7 @@ def view(qtbot, tmp_path):
     context = AppContext()
     context.jobs = JobRunner()
     context.set_project(project)
-    widget = LabelView(context)
-    qtbot.addWidget(widget)
-    widget.resize(1000, 650)
-    widget.show()
-    qtbot.waitExposed(widget)
+    widget = shown(qtbot, LabelView(context), 1000, 650)
     yield widget
     if widget.tools.map_window is not None:
         widget.tools.map_window.close()

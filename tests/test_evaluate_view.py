@@ -18,6 +18,7 @@ from mbv2gui.core.store.project import Project
 from mbv2gui.gui.shell.context import AppContext
 from mbv2gui.gui.evaluate.evaluate_view import EvaluateView
 from mbv2gui.gui.shell.jobrunner import JobRunner
+from helpers_gui import shown
 
 COLORS = {"red": (220, 40, 40), "green": (40, 180, 60), "blue": (40, 60, 220)}
 PER_CLASS = 4
@@ -81,12 +82,7 @@ BLUE, GREEN, RED = 0, 1, 2  # the importer makes classes in folder-name order
 
 
 def open_view(qtbot, context):
-    view = EvaluateView(context)
-    qtbot.addWidget(view)
-    view.resize(1100, 700)
-    view.show()
-    qtbot.waitExposed(view)
-    return view
+    return shown(qtbot, EvaluateView(context), 1100, 700)
 
 
 def gallery_paths(view):

@@ -5,14 +5,19 @@ from __future__ import annotations
 import builtins
 import errno
 import os
+import struct
+import threading
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import EpsImagePlugin, Image, ImageFile, PngImagePlugin
 
-from imagefiles import noisy_jpeg, non_utf8_name, png_header_only, truncate, write_image, write_two_color
+from imagefiles import (eps_writing, fake_program, noisy_jpeg, non_utf8_name, png_header_only,
+                        png_inflating_past, tiff_second_page_without_width, truncate, write_image,
+                        write_two_color)
 from mbv2gui.core.files import images
 from mbv2gui.core.files.images import ImageError, content_hash, image_info, load_pil, load_rgb
+from mbv2gui.core.files.thumbnails import ThumbnailCache
 
 
 def assert_rgb(array, shape=None):
@@ -210,16 +215,6 @@ def test_is_image_name():
 
 
 # ---------------------------------------------------------------- issue 13: hostile and odd files
-import stat
-import struct
-import threading
-import zlib
-
-from PIL import EpsImagePlugin, ImageFile, PngImagePlugin
-
-from imagefiles import (eps_writing, fake_program, png_inflating_past, png_header_only,
-                        tiff_second_page_without_width)
-from mbv2gui.core.files.thumbnails import ThumbnailCache
 
 
 @pytest.fixture

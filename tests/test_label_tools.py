@@ -8,8 +8,6 @@ import pytest
 from PySide6.QtCore import Qt
 
 import mbv2gui.gui  # noqa: F401  (applies the PySide guard in mbv2gui.gui.qtfix)
-from mbv2gui.core.files.importer import import_paths
-from mbv2gui.core.jobs import ignore_events, never_stop
 from mbv2gui.core.runs import record_in_project
 from mbv2gui.core.store.near_duplicates import stored_groups
 from mbv2gui.core.store.project import Project
@@ -18,6 +16,7 @@ from mbv2gui.gui.label.label_view import LabelView
 from mbv2gui.gui.shell.context import AppContext
 from mbv2gui.gui.shell.jobrunner import JobRunner
 from test_near_duplicates import make_project
+from helpers_gui import shown
 from tiny_runs import tiny_run
 
 
@@ -25,12 +24,7 @@ def open_view(qtbot, project):
     context = AppContext()
     context.jobs = JobRunner()
     context.set_project(project)
-    view = LabelView(context)
-    qtbot.addWidget(view)
-    view.resize(1000, 650)
-    view.show()
-    qtbot.waitExposed(view)
-    return view
+    return shown(qtbot, LabelView(context), 1000, 650)
 
 
 def close_view(view):

@@ -16,6 +16,7 @@ from mbv2gui.gui.shell.context import AppContext
 from mbv2gui.gui.label.gallery_model import GalleryFilter, ThumbnailRole
 from mbv2gui.gui.label.label_view import LabelView
 from mbv2gui.gui.common.thumbnail_loader import Unreadable
+from helpers_gui import shown
 
 COLORS = [(200, 30, 30), (30, 160, 40), (30, 60, 200), (220, 200, 20), (120, 20, 160), (20, 180, 180)]
 
@@ -44,11 +45,7 @@ def project(tmp_path):
 def view(qtbot, project):
     context = AppContext()
     context.set_project(project)
-    widget = LabelView(context)
-    qtbot.addWidget(widget)
-    widget.resize(1100, 700)
-    widget.show()
-    qtbot.waitExposed(widget)
+    widget = shown(qtbot, LabelView(context), 1100, 700)
     yield widget
     context.set_project(None)  # as closing a project does: the view lets go of it
     widget.loader.shutdown()

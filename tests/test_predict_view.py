@@ -24,6 +24,7 @@ from mbv2gui.core.runs import Run
 from mbv2gui.gui.shell.context import AppContext
 from mbv2gui.gui.shell.jobrunner import JobRunner
 from mbv2gui.gui.predict.predict_view import BATCH, CARDS, EMPTY, THRESHOLD_KEY, PredictView
+from helpers_gui import shown
 
 WAIT = 90_000  # ms; a generous bound for a job on a busy 2-core machine, not a timing check
 
@@ -66,12 +67,7 @@ def context(trained, tmp_path):
 
 
 def open_view(qtbot, context):
-    view = PredictView(context)
-    qtbot.addWidget(view)
-    view.resize(1100, 760)
-    view.show()
-    qtbot.waitExposed(view)
-    return view
+    return shown(qtbot, PredictView(context), 1100, 760)
 
 
 def new_images(trained) -> list[str]:

@@ -17,7 +17,7 @@ from mbv2gui.gui.shell.main_window import LABEL, MainWindow
 
 
 def test_suggest_show_accept_and_undo(qtbot, tmp_path):
-    made = make_class_tree(tmp_path / "photos", ["red", "blue"], per_class=6, size=32)
+    make_class_tree(tmp_path / "photos", ["red", "blue"], per_class=6, size=32)
     project = Project.create(tmp_path / "s.mbv2")
     import_paths(project.path, tmp_path / "photos", ignore_events, never_stop)
     unlabeled = [image.id for image in project.images() if image.path.endswith(("_004.png",

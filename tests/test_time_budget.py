@@ -10,8 +10,7 @@ import pytest
 from helpers_images import make_class_tree
 from mbv2gui.commands.train import add_arguments, config_from_args
 from mbv2gui.core.errors import UserError
-from mbv2gui.core.training.budget import (EpochPlanner, automatic_budget, epochs_that_fit,
-                                          parse_duration)
+from mbv2gui.core.training.budget import EpochPlanner, automatic_budget, epochs_that_fit
 from mbv2gui.core.training.config import TrainConfig
 from mbv2gui.core.training.stopping_words import early_stop_sentence
 

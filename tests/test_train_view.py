@@ -16,6 +16,7 @@ from mbv2gui.gui.shell.context import AppContext
 from mbv2gui.gui.shell.jobrunner import JobRunner
 from mbv2gui.gui.train.train_plots import TrainPlots
 from mbv2gui.gui.train.train_view import TrainView
+from helpers_gui import shown
 
 TINY = dict(image_size=32, alpha=0.35, weights="none", batch_size=4, fine_tune_epochs=0,
             augment_rotation=False, augment_zoom=False)
@@ -38,12 +39,7 @@ def context(qtbot):
 
 
 def open_view(qtbot, context):
-    view = TrainView(context)
-    qtbot.addWidget(view)
-    view.resize(1100, 720)
-    view.show()
-    qtbot.waitExposed(view)
-    return view
+    return shown(qtbot, TrainView(context), 1100, 720)
 
 
 def points(view, series):

@@ -22,6 +22,7 @@ from mbv2gui.gui.train.train_form import MIRROR_KEY
 from mbv2gui.gui.shell.settings import settings
 from mbv2gui.gui.train.train_view import TrainView
 from weights_mirror import NAME, mirror, weights_file  # noqa: F401  (pytest fixtures)
+from helpers_gui import shown
 
 
 @pytest.fixture
@@ -32,11 +33,7 @@ def view(qtbot, tmp_path):
     context = AppContext()
     context.jobs = JobRunner()
     context.set_project(project)
-    view = TrainView(context)
-    qtbot.addWidget(view)
-    view.resize(1100, 720)
-    view.show()
-    qtbot.waitExposed(view)
+    view = shown(qtbot, TrainView(context), 1100, 720)
     view.form.set_values(image_size=96, alpha=0.35, weights="auto", epochs=1, batch_size=4)
     yield view
     context.jobs.shutdown(15.0)

@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit

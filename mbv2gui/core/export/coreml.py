@@ -50,7 +50,7 @@ def write_coreml(model, run, out_dir: Path, **_) -> dict:
         raise
     except Exception as exc:  # converter gaps with newer TF/Keras: say so, ship nothing
         raise ExportError("coremltools could not convert this model with the installed "
-                          f"TensorFlow; choose another format or update coremltools.",
+                          "TensorFlow; choose another format or update coremltools.",
                           str(exc)) from exc
     checked = check_structure(path, run.class_names, size)  # read back from the file
     return {"files": [path.name], "structure": checked,

@@ -70,7 +70,7 @@ def load_view(index: int, context: AppContext) -> QWidget:
     try:
         module = importlib.import_module(module_name)
         return getattr(module, class_name)(context)
-    except Exception as exc:  # noqa: BLE001 - one broken view must not take the window down
+    except Exception:  # noqa: BLE001 - one broken view must not take the window down
         log.exception("The %s view could not be built", name)
         page = placeholder(name, f"The {name} view could not be opened because of an error. "
                                  "The rest of mbv2gui works; the error is in the log file.")

@@ -237,8 +237,8 @@ def retrain_controls(retrainer: AutoRetrainer, config: Callable[[], dict] | None
         retrainer.set_base_config(config)
 
     def on_state(sentence: str) -> None:
-        blocker = QSignalBlocker(box)  # noqa: F841 - showing the state is not a click
-        box.setChecked(retrainer.is_enabled())
+        with QSignalBlocker(box):  # showing the state is not a click
+            box.setChecked(retrainer.is_enabled())
         state.setText("" if sentence == OFF else sentence)
 
     retrainer.stateChanged.connect(on_state)
