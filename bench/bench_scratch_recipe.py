@@ -14,6 +14,10 @@ The recipes, both at 96 px, alpha 0.35, batch 32, from random weights:
 
     python bench/bench_scratch_recipe.py --data cifar --recipe app --seeds 0 1 2
 
+With --per-class N, each class trains on only N of its training photos (the held-out photos
+stay the same): what a user with N labeled images per class gets, for the expectations the
+Train view states (core/inference/quality.py).
+
 Time, with --time-epochs N: each recipe trains only N epochs (N >= 3), and its full length is
 estimated as those seconds plus its remaining epochs at the median of its later epochs' seconds
 (the first pays for tracing). Run the recipes one after the other, alone on the machine: two
@@ -167,6 +171,8 @@ def main() -> None:
                         help="an app setting other than its default (a TrainConfig field)")
     parser.add_argument("--time-epochs", type=int, default=None, metavar="N",
                         help="time only: train N epochs (N >= 3) and estimate the full length")
+    parser.add_argument("--per-class", type=int, default=None, metavar="N",
+                        help="train on only N photos per class (default: all of the set's)")
     args = parser.parse_args()
     if args.time_epochs is not None and args.time_epochs < 3:
         parser.error("--time-epochs needs at least 3: the first is tracing, the hand recipe "
@@ -174,6 +180,10 @@ def main() -> None:
     changes = {name: json.loads(value) for name, value in
                (item.split("=", 1) for item in args.set)}
     folder, held, per_class = SETS[args.data]
+    if args.per_class is not None:
+        if not 2 <= args.per_class <= per_class:
+            parser.error(f"--per-class must be between 2 and {per_class} for {args.data}")
+        per_class = args.per_class
     rows = []
     with tempfile.TemporaryDirectory() as temp:
         work = Path(temp)
@@ -186,6 +196,7 @@ def main() -> None:
     mean = {key: round(sum(r[key] for r in rows) / len(rows), 4) for key in keys}
     print(json.dumps({"bench": "scratch_recipe", "data": args.data, "recipe": args.recipe,
                       "label": args.label, "changes": changes, "time_epochs": args.time_epochs,
+                      "per_class": per_class,
                       "held_out_images": len(held_out),
                       "image_size": SIZE, "alpha": ALPHA, "cpu_count": os.cpu_count(),
                       "per_seed": rows, "mean": mean}))
