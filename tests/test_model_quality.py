@@ -121,7 +121,7 @@ def test_preflight_says_what_to_expect_from_scratch(tmp_path):
     assert [(p.kind, p.blocking) for p in problems] == [("from_scratch", False)]
     assert problems[0].text.startswith(scratch_expectation(40))
     assert scratch_expectation(40) == ("From scratch with 40 images per class, expect roughly "
-                                       "30–60% accuracy; with pretrained weights, typically "
+                                       "25–60% accuracy; with pretrained weights, typically "
                                        "80–90%.")
     project.close()
 

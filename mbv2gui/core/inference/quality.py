@@ -4,7 +4,7 @@
     small_validation_warning(12, {...}) -> "Only 12 validation images: this figure could be off
                                            by 25 points. Label more images, or move ..."
     scratch_expectation(40)         -> "From scratch with 40 images per class, expect roughly
-                                        30–60% accuracy; with pretrained weights, typically 80–90%."
+                                        25–60% accuracy; with pretrained weights, typically 80–90%."
     assess_run(run)                 -> Assessment(level, sentence, advice)
     best_run(records), default_run(records, chosen_id)
 
@@ -31,14 +31,15 @@ FEW_PER_CLASS = 50
 # Rough expectations by images per class: (at least this many per class, (low, high)).
 # Where they come from (this project's own measurements, plus common experience):
 #  - from scratch, a 10-class clothing set reached 40% with 40 images per class and 56% with
-#    ~300 per class (an earlier recipe); with today's (core/training/scratch_recipe.py),
-#    cifar10-5k with 320 training photos per class scored 67.4% on 1,000 held-out photos (mean
-#    of 3 seeds, bench/bench_scratch_recipe.py), inside the 150+ range below; sign-digits-mini
-#    (5 very distinct classes, 30 each) scored 96-100%, so easy sets can do far better;
+#    ~300 per class (an earlier recipe); with today's (core/training/scratch_recipe.py), on
+#    cifar10-5k's 1,000 held-out photos (bench/bench_scratch_recipe.py, seed 0), labeled
+#    images per class -> accuracy: 20 -> 25.9%, 50 -> 33.4%, 150 -> 45.7%, 400 -> 67.9%
+#    (67.4-68.1% over 3 seeds); sign-digits-mini (5 very distinct classes, 40 each) scored
+#    94-100%, so easy sets do far better;
 #  - a frozen MobileNetV2 head on ImageNet features with ~40 images per class is typically
 #    80–90% (Teachable Machine, Lobe and Keras' transfer-learning guide report the same range).
 # They are stated to the user as rough expectations, never as promises.
-SCRATCH_EXPECTATION = ((0, (0.20, 0.50)), (20, (0.30, 0.60)), (150, (0.45, 0.70)),
+SCRATCH_EXPECTATION = ((0, (0.20, 0.50)), (20, (0.25, 0.60)), (150, (0.45, 0.70)),
                        (1000, (0.60, 0.85)))
 PRETRAINED_EXPECTATION = ((0, (0.60, 0.85)), (20, (0.80, 0.90)), (150, (0.85, 0.95)))
 
