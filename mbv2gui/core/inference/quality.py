@@ -34,8 +34,8 @@ FEW_PER_CLASS = 50
 #    ~300 per class (an earlier recipe); with today's (core/training/scratch_recipe.py), on
 #    cifar10-5k's 1,000 held-out photos (bench/bench_scratch_recipe.py, seed 0), labeled
 #    images per class -> accuracy: 20 -> 25.9%, 50 -> 33.4%, 150 -> 45.7%, 400 -> 67.9%
-#    (65.4-67.9% over 3 seeds, mean 66.9%); sign-digits-mini (5 very distinct classes, 40 each) scored
-#    94-100%, so easy sets do far better;
+#    (65.4-67.9% over 3 seeds, mean 66.9%); sign-digits-mini (5 very distinct classes, 40
+#    each) scored 94-100%, so easy sets do far better;
 #  - a frozen MobileNetV2 head on ImageNet features with ~40 images per class is typically
 #    80–90% (Teachable Machine, Lobe and Keras' transfer-learning guide report the same range).
 # They are stated to the user as rough expectations, never as promises.
