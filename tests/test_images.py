@@ -215,8 +215,6 @@ def test_is_image_name():
 
 
 # ---------------------------------------------------------------- issue 13: hostile and odd files
-
-
 @pytest.fixture
 def ghostscript_trap(tmp_path, monkeypatch):
     """A fake `gs` first on PATH that leaves a marker when started, Pillow made to look for

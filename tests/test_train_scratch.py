@@ -104,3 +104,30 @@ def test_augmentation_varies_per_epoch_repeats_with_the_seed_and_can_be_off(tmp_
                                   np.sort(store.pixels[:4].reshape(4, -1).astype(np.float32), axis=0))
     store.close()
     assert not (tmp_path / "s.npy").exists()
+
+
+def test_each_epoch_gives_every_image_once_with_its_own_target_and_weight(tmp_path):
+    """The batches read pixels by the store's index and targets by position: a mix-up would
+    train each image on another's label."""
+    from mbv2gui.core.training.pipeline import PixelStore, training_batches
+
+    pixels = np.arange(9, dtype=np.uint8)[:, None, None, None] * np.ones((1, 4, 4, 3), np.uint8)
+    np.save(tmp_path / "p.npy", pixels)
+    store = PixelStore(tmp_path / "p.npy", 4, np.load(tmp_path / "p.npy", mmap_mode="r"),
+                       np.ones(9, bool), {})
+    indices = np.array([8, 1, 5, 3, 0, 7, 2])  # the training images, in the session's order
+    targets = (indices * 10).astype(np.float32)[:, None]
+    weights = (indices + 0.5).astype(np.float32)
+    batches, steps = training_batches(store, indices, targets, weights, 3, None, seed=0)
+    assert steps == 3
+    orders = []
+    for epoch in range(2):
+        seen = []
+        for x, y, w in batches(epoch):
+            image = np.asarray(x)[:, 0, 0, 0].astype(int)  # each image's pixels are its index
+            np.testing.assert_array_equal(y[:, 0], image * 10)
+            np.testing.assert_array_equal(w, image + 0.5)
+            seen += image.tolist()
+        assert sorted(seen) == sorted(indices.tolist())
+        orders.append(seen)
+    assert orders[0] != orders[1]  # shuffled anew each epoch
